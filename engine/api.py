@@ -1,0 +1,245 @@
+"""The engine façade. Services carry Camunda's names; every state-changing method is one command in one
+transaction (``Executor.run``); reads run in their own read-only transaction (``Executor.read``)."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from engine import history
+from engine._executor import Executor
+from engine.definitions import deployment as deployments
+from engine.errors import InvalidInput, NotFound
+from engine.persistence.models import Deployment, HistoryEvent, ProcessDefinition, ProcessInstance, Resource
+from engine.runtime import external, instances
+from engine.tasks import commands as task_commands
+from engine.tasks import queries as task_queries
+from engine.types import (
+    ChainReport,
+    CommentView,
+    DefinitionView,
+    DeployResult,
+    ExternalTaskView,
+    HistoryEventView,
+    InstanceView,
+    TaskView,
+)
+
+
+class RepositoryService:
+    def __init__(self, ex: Executor) -> None:
+        self._ex = ex
+
+    def deploy(self, resources: list[tuple[str, bytes]], *, name: str | None = None, source: str | None = None,
+               deployed_by: str | None = None, duplicate_filtering: bool = True) -> DeployResult:
+        """Validate and deploy BPMN/DMN documents given as (file name, bytes). Raises DeploymentError."""
+        return self._ex.run(partial(deployments.deploy, resources=resources, name=name, source=source,
+                                    deployed_by=deployed_by, duplicate_filtering=duplicate_filtering))
+
+    def deploy_files(self, paths: list[str | Path], **kwargs: Any) -> DeployResult:
+        resources = []
+        for p in paths:
+            path = Path(p)
+            if not path.is_file():
+                raise InvalidInput(f"{path}: no such file")
+            resources.append((path.name, path.read_bytes()))
+        return self.deploy(resources, **kwargs)
+
+    def definitions(self, key: str | None = None, latest_only: bool = False) -> list[DefinitionView]:
+        def q(session: Any) -> list[DefinitionView]:
+            stmt = select(ProcessDefinition).order_by(ProcessDefinition.key, ProcessDefinition.version)
+            if key:
+                stmt = stmt.where(ProcessDefinition.key == key)
+            rows = session.scalars(stmt).all()
+            if latest_only:
+                latest: dict[str, ProcessDefinition] = {}
+                for r in rows:
+                    latest[r.key] = r
+                rows = list(latest.values())
+            return [deployments.definition_view(r) for r in rows]
+        return self._ex.read(q)
+
+    def definition(self, *, key: str | None = None, definition_id: str | None = None) -> DefinitionView:
+        return self._ex.read(lambda s: deployments.definition_view(
+            deployments.resolve_definition(s, key=key, definition_id=definition_id)))
+
+    def definition_xml(self, definition_id: str) -> bytes:
+        def q(session: Any) -> bytes:
+            row = deployments.resolve_definition(session, definition_id=definition_id)
+            res = session.scalars(select(Resource).where(Resource.deployment_id == row.deployment_id,
+                                                         Resource.name == row.resource_name)).first()
+            if res is None:
+                raise NotFound(f"resource of '{definition_id}' is missing")
+            return bytes(res.content)
+        return self._ex.read(q)
+
+    def deployments(self) -> list[dict[str, Any]]:
+        return self._ex.read(lambda s: [
+            {"id": d.id, "name": d.name, "source": d.source, "deploymentTime": d.deployment_time}
+            for d in s.scalars(select(Deployment).order_by(Deployment.deployment_time))])
+
+
+class RuntimeService:
+    def __init__(self, ex: Executor) -> None:
+        self._ex = ex
+
+    def start(self, key: str | None = None, *, definition_id: str | None = None, business_key: str | None = None,
+              variables: dict[str, Any] | None = None, started_by: str | None = None) -> InstanceView:
+        """Start a case of the latest version of ``key`` (or of ``definition_id``)."""
+        return self._ex.run(partial(instances.start_instance, key=key, definition_id=definition_id,
+                                    business_key=business_key, variables=variables, started_by=started_by))
+
+    def correlate(self, message: str, *, business_key: str | None = None,
+                  correlation_keys: dict[str, Any] | None = None, variables: dict[str, Any] | None = None,
+                  all_matches: bool = False, actor: str | None = None) -> list[InstanceView]:
+        return self._ex.run(partial(instances.correlate_message, name=message, business_key=business_key,
+                                    correlation_keys=correlation_keys, variables=variables,
+                                    all_matches=all_matches, actor=actor))
+
+    def suspend(self, instance_id: str, actor: str | None = None) -> InstanceView:
+        return self._ex.run(partial(instances.set_suspended, instance_id=instance_id, suspended=True, actor=actor))
+
+    def resume(self, instance_id: str, actor: str | None = None) -> InstanceView:
+        return self._ex.run(partial(instances.set_suspended, instance_id=instance_id, suspended=False, actor=actor))
+
+    def terminate(self, instance_id: str, *, reason: str | None = None, actor: str | None = None) -> InstanceView:
+        return self._ex.run(partial(instances.terminate, instance_id=instance_id, reason=reason, actor=actor))
+
+    def set_variables(self, instance_id: str, variables: dict[str, Any], actor: str | None = None) -> InstanceView:
+        return self._ex.run(partial(instances.set_variables, instance_id=instance_id, variables=variables,
+                                    actor=actor))
+
+    def variables(self, instance_id: str) -> dict[str, Any]:
+        """The case's current variables as plain values (the full data, read from the workflow itself)."""
+        return self._ex.read(lambda s: instances.case_variables(s, self._ex.services, instance_id))
+
+    def instance(self, instance_id: str) -> InstanceView:
+        return self._ex.read(lambda s: instances.get_instance(s, instance_id))
+
+    def instances(self, *, business_key: str | None = None, definition_key: str | None = None,
+                  state: str | None = None) -> list[InstanceView]:
+        def q(session: Any) -> list[InstanceView]:
+            stmt = select(ProcessInstance).order_by(ProcessInstance.started_at, ProcessInstance.id)
+            if business_key:
+                stmt = stmt.where(ProcessInstance.business_key == business_key)
+            if definition_key:
+                stmt = stmt.where(ProcessInstance.definition_key == definition_key)
+            if state:
+                stmt = stmt.where(ProcessInstance.state == state)
+            return [instances.instance_view(session, r) for r in session.scalars(stmt)]
+        return self._ex.read(q)
+
+
+class TaskService:
+    def __init__(self, ex: Executor) -> None:
+        self._ex = ex
+
+    def claim(self, task_id: str, user_id: str) -> TaskView:
+        return self._ex.run(partial(task_commands.claim, task_id=task_id, user_id=user_id))
+
+    def unclaim(self, task_id: str, user_id: str | None = None) -> TaskView:
+        return self._ex.run(partial(task_commands.unclaim, task_id=task_id, user_id=user_id))
+
+    def set_assignee(self, task_id: str, assignee: str | None, actor: str | None = None) -> TaskView:
+        return self._ex.run(partial(task_commands.set_assignee, task_id=task_id, assignee=assignee, actor=actor))
+
+    def delegate(self, task_id: str, user_id: str, actor: str | None = None) -> TaskView:
+        return self._ex.run(partial(task_commands.delegate, task_id=task_id, user_id=user_id, actor=actor))
+
+    def resolve(self, task_id: str, user_id: str | None = None, variables: dict[str, Any] | None = None) -> TaskView:
+        return self._ex.run(partial(task_commands.resolve, task_id=task_id, user_id=user_id, variables=variables))
+
+    def complete(self, task_id: str, user_id: str | None = None, variables: dict[str, Any] | None = None) -> TaskView:
+        return self._ex.run(partial(task_commands.complete, task_id=task_id, user_id=user_id, variables=variables))
+
+    def comment(self, task_id: str, message: str, user_id: str | None = None) -> CommentView:
+        return self._ex.run(partial(task_commands.add_comment, task_id=task_id, instance_id=None, user_id=user_id,
+                                    message=message))
+
+    def comments(self, task_id: str) -> list[CommentView]:
+        return self._ex.read(lambda s: task_queries.comments(s, task_id=task_id))
+
+    def variables(self, task_id: str) -> dict[str, Any]:
+        """The data a task sees (its local scope: for a multi-instance task, its own element variable too)."""
+        return self._ex.read(lambda s: instances.task_variables(s, self._ex.services, task_id))
+
+    def task(self, task_id: str) -> TaskView:
+        return self._ex.read(lambda s: task_queries.get_task(s, task_id))
+
+    def list(self, query: task_queries.TaskQuery | None = None, **kwargs: Any) -> list[TaskView]:
+        q = query or task_queries.TaskQuery(**kwargs)
+        return self._ex.read(lambda s: task_queries.list_tasks(s, q))
+
+    def count(self, query: task_queries.TaskQuery | None = None, **kwargs: Any) -> int:
+        q = query or task_queries.TaskQuery(**kwargs)
+        return self._ex.read(lambda s: task_queries.count_tasks(s, q))
+
+
+class ExternalTaskService:
+    def __init__(self, ex: Executor) -> None:
+        self._ex = ex
+
+    def fetch_and_lock(self, worker_id: str, topics: list[tuple[str, int]], max_tasks: int = 1) -> list[ExternalTaskView]:
+        return self._ex.run(partial(external.fetch_and_lock, worker_id=worker_id, topics=topics, max_tasks=max_tasks))
+
+    def complete(self, task_id: str, worker_id: str, variables: dict[str, Any] | None = None) -> None:
+        self._ex.run(partial(external.complete, task_id=task_id, worker_id=worker_id, variables=variables))
+
+    def failure(self, task_id: str, worker_id: str, *, message: str, retries: int, retry_timeout_ms: int = 0) -> None:
+        self._ex.run(partial(external.failure, task_id=task_id, worker_id=worker_id, message=message,
+                             retries=retries, retry_timeout_ms=retry_timeout_ms))
+
+    def list(self, **kwargs: Any) -> list[ExternalTaskView]:
+        return self._ex.read(lambda s: external.list_external(s, **kwargs))
+
+
+class HistoryService:
+    def __init__(self, ex: Executor) -> None:
+        self._ex = ex
+
+    def events(self, instance_id: str | None = None) -> list[HistoryEventView]:
+        import json
+
+        def q(session: Any) -> list[HistoryEventView]:
+            stmt = select(HistoryEvent).where(HistoryEvent.chain == (instance_id or "")).order_by(HistoryEvent.seq)
+            return [HistoryEventView(e.seq, e.event_type, e.actor, e.timestamp, e.instance_id, e.task_id,
+                                     e.activity_id, json.loads(e.payload)) for e in session.scalars(stmt)]
+        return self._ex.read(q)
+
+    def verify(self, instance_id: str | None = None) -> list[ChainReport]:
+        """Verify the hash chain of one case (by id or business key), or of every chain when none is given."""
+        def q(session: Any) -> list[ChainReport]:
+            if instance_id is None:
+                chains = session.scalars(select(HistoryEvent.chain).distinct().order_by(HistoryEvent.chain)).all()
+                return [history.verify_chain(session, c) for c in chains]
+            row = session.get(ProcessInstance, instance_id) or session.scalars(
+                select(ProcessInstance).where(ProcessInstance.business_key == instance_id)).first()
+            if row is None:
+                raise NotFound(f"no case with id or business key '{instance_id}'")
+            return [history.verify_chain(session, row.id)]
+        return self._ex.read(q)
+
+
+class Engine:
+    """The one public entry point: ``engine.repository``, ``.runtime``, ``.tasks``, ``.external_tasks``,
+    ``.history``."""
+
+    def __init__(self, db: Engine, executor: Executor, services: Any) -> None:
+        self.db = db
+        self.services = services
+        self.executor = executor
+        self.repository = RepositoryService(executor)
+        self.runtime = RuntimeService(executor)
+        self.tasks = TaskService(executor)
+        self.external_tasks = ExternalTaskService(executor)
+        self.history = HistoryService(executor)
+
+    @property
+    def clock(self) -> Any:
+        return self.executor.clock
+
+    def close(self) -> None:
+        self.db.dispose()

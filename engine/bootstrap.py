@@ -1,0 +1,42 @@
+"""The composition root: ``build_engine(settings)`` wires everything; nothing is wired at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.api import Engine
+from engine._executor import Executor
+from engine.clock import Clock, SystemClock
+from engine.definitions.deployment import ModelCache
+from engine.persistence import migrate
+from engine.persistence.db import create_db_engine
+from engine.runtime.cases import WorkflowCache
+from engine.runtime.script_engine import SandboxScriptEngine
+from engine.scripting.sandbox import Sandbox
+from engine.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    sandbox: Sandbox
+    script_engine: Any
+    models: ModelCache
+    tz: ZoneInfo
+    workflows: WorkflowCache
+
+
+def build_engine(settings: Settings | None = None, *, clock: Clock | None = None, upgrade: bool = True) -> Engine:
+    """Build an engine on ``settings.database_url``; ``upgrade`` creates or migrates the schema first."""
+    settings = settings or Settings.from_env()
+    db = create_db_engine(settings.database_url, echo=settings.sql_echo)
+    if upgrade:
+        migrate.ensure_current(db)
+    clock = clock or SystemClock()
+    sandbox = Sandbox(time_limit=settings.script_time_limit, now=clock.now)
+    services = Services(settings=settings, sandbox=sandbox, script_engine=SandboxScriptEngine(sandbox),
+                        models=ModelCache(sandbox), tz=ZoneInfo(settings.timezone), workflows=WorkflowCache())
+    executor = Executor(db, clock, services)
+    return Engine(db, executor, services)

@@ -1,0 +1,1 @@
+"""Definitions: parse, validate and deploy BPMN/DMN (Camunda and SpiffWorkflow dialects)."""

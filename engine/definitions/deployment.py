@@ -1,0 +1,174 @@
+"""Deploy: validate everything, then version what changed. Identical content deploys nothing new; changed content
+gets version n+1; running cases stay on their version. An invalid deployment changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.errors import DeploymentError, NotFound, Problem
+from engine.persistence.models import Deployment, ProcessDefinition, Resource
+from engine.types import DefinitionView, DeploymentView, DeployResult
+
+from .loader import ParsedResources, ProcessModel, build_model, parse_resources, validate_processes
+
+
+def definition_view(row: ProcessDefinition) -> DefinitionView:
+    return DefinitionView(id=row.id, key=row.key, version=row.version, name=row.name,
+                          deployment_id=row.deployment_id, resource=row.resource_name,
+                          version_tag=row.version_tag, suspended=row.suspended, description=row.description)
+
+
+def deployment_view(row: Deployment, resources: list[str]) -> DeploymentView:
+    return DeploymentView(id=row.id, name=row.name, source=row.source, deployment_time=row.deployment_time,
+                          resources=tuple(resources))
+
+
+def _latest(session: Session, key: str) -> ProcessDefinition | None:
+    return session.scalars(
+        select(ProcessDefinition).where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc()).limit(1)
+    ).first()
+
+
+def deploy(uow: Any, resources: list[tuple[str, bytes]], *, name: str | None = None, source: str | None = None,
+           deployed_by: str | None = None, duplicate_filtering: bool = True) -> DeployResult:
+    session: Session = uow.session
+    if not resources:
+        raise DeploymentError([Problem("no resources given: upload at least one .bpmn file")])
+    sandbox = uow.services.sandbox
+    parsed = parse_resources(resources, sandbox.check_expression, sandbox.check_script)
+    resources = _with_missing_dependencies(session, parsed, resources)
+    if parsed.problems:
+        raise DeploymentError(parsed.problems)
+    validate_processes(parsed)
+    if parsed.problems:
+        raise DeploymentError(parsed.problems)
+
+    changed, unchanged = [], []
+    for key, info in parsed.processes.items():
+        latest = _latest(session, key)
+        if duplicate_filtering and latest is not None and latest.content_hash == info.content_hash:
+            unchanged.append(definition_view(latest))
+        else:
+            changed.append((info, latest.version + 1 if latest else 1))
+    if not changed:
+        return DeployResult(deployment=None, definitions=(), unchanged=tuple(unchanged))
+
+    dep = Deployment(id=str(uuid.uuid4()), name=name, source=source, deployment_time=uow.now, deployed_by=deployed_by)
+    session.add(dep)
+    for res_name, content in resources:
+        session.add(Resource(id=str(uuid.uuid4()), deployment_id=dep.id, name=res_name,
+                             kind=parsed.kinds.get(res_name, "bpmn"), sha256=hashlib.sha256(content).hexdigest(),
+                             content=content))
+    views = []
+    for info, version in changed:
+        row = ProcessDefinition(
+            id=f"{info.key}:{version}:{uuid.uuid4()}", key=info.key, version=version, name=info.name,
+            deployment_id=dep.id, resource_name=info.resource_name, content_hash=info.content_hash,
+            version_tag=info.version_tag, description=info.description, suspended=False,
+            startable_by_message=",".join(info.message_starts) or None,
+        )
+        session.add(row)
+        views.append(definition_view(row))
+        uow.record("ProcessDefinitionDeployed", actor=deployed_by, definitionId=row.id, key=row.key,
+                   version=row.version, deploymentId=dep.id)
+    uow.record("DeploymentCreated", actor=deployed_by, deploymentId=dep.id, name=name,
+               resources=[n for n, _ in resources])
+    return DeployResult(deployment=deployment_view(dep, [n for n, _ in resources]), definitions=tuple(views),
+                        unchanged=tuple(unchanged))
+
+
+def _with_missing_dependencies(session: Session, parsed: ParsedResources,
+                               resources: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """Called processes and DMN decisions not in this deployment are taken from the latest deployed version
+    (Camunda's default 'latest' binding): their documents are added to the parse and stored with the deployment,
+    so a definition's deployment always holds everything it needs to run."""
+    parser = parsed.parser
+    missing_procs = {p for p in parser.get_process_dependencies() if p and p not in parser.process_parsers}
+    missing_dmn = {d for d in parser.get_dmn_dependencies() if d and d not in parser.dmn_parsers}
+    if not missing_procs and not missing_dmn:
+        return resources
+    extra: list[tuple[str, bytes]] = []
+    names = {n for n, _ in resources}
+    for key in sorted(missing_procs):
+        latest = _latest(session, key)
+        if latest is None:
+            continue
+        res = session.scalars(select(Resource).where(Resource.deployment_id == latest.deployment_id,
+                                                     Resource.name == latest.resource_name)).first()
+        if res is not None and res.name not in names:
+            extra.append((res.name, res.content))
+            names.add(res.name)
+    if missing_dmn:
+        for res in session.scalars(select(Resource).where(Resource.kind == "dmn").order_by(Resource.id)).all():
+            if res.name not in names and any(d.encode() in res.content for d in missing_dmn):
+                extra.append((res.name, res.content))
+                names.add(res.name)
+    if not extra:
+        return resources
+    # re-parse everything together (the extra documents' expressions were checked when they were deployed)
+    reparsed = parse_resources(resources + extra, _noop, _noop)
+    parsed.parser = reparsed.parser
+    parsed.kinds.update(reparsed.kinds)
+    parsed.meta.update({k: v for k, v in reparsed.meta.items() if k not in parsed.meta})
+    parsed.problems.extend(p for p in reparsed.problems if p.file in {n for n, _ in extra})
+    return resources + extra
+
+
+def _noop(_src: str) -> None:
+    return None
+
+
+class ModelCache:
+    """Parsed specs per definition id (specs are immutable once parsed; parsing is done once per process)."""
+
+    def __init__(self, sandbox: Any, size: int = 256) -> None:
+        self._sandbox = sandbox
+        self._cache: OrderedDict[str, ProcessModel] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, session: Session, definition_id: str) -> ProcessModel:
+        with self._lock:
+            model = self._cache.get(definition_id)
+            if model is not None:
+                self._cache.move_to_end(definition_id)
+                return model
+        row = session.get(ProcessDefinition, definition_id)
+        if row is None:
+            raise NotFound(f"process definition '{definition_id}' does not exist")
+        resources = [(r.name, r.content) for r in session.scalars(
+            select(Resource).where(Resource.deployment_id == row.deployment_id).order_by(Resource.name)).all()]
+        parsed = parse_resources(resources, self._sandbox.check_expression, self._sandbox.check_script)
+        model = build_model(parsed, row.key)
+        with self._lock:
+            self._cache[definition_id] = model
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return model
+
+
+def resolve_definition(session: Session, *, key: str | None = None, definition_id: str | None = None) -> ProcessDefinition:
+    if definition_id:
+        row = session.get(ProcessDefinition, definition_id)
+        if row is None:
+            raise NotFound(f"process definition '{definition_id}' does not exist")
+        return row
+    if not key:
+        raise NotFound("no process definition key given")
+    row = _latest(session, key)
+    if row is None:
+        known = session.scalars(select(ProcessDefinition.key).distinct().order_by(ProcessDefinition.key)).all()
+        hint = f"; deployed keys: {', '.join(known)}" if known else "; nothing is deployed yet"
+        raise NotFound(f"no process definition with key '{key}'{hint}")
+    return row
+
+
+def count_definitions(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(ProcessDefinition)) or 0)

@@ -1,0 +1,147 @@
+"""Turn a set of BPMN/DMN documents into SpiffWorkflow specs plus our Camunda metadata, collecting every problem."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from engine.errors import Problem
+
+from .camunda import ActivityMeta, check_supported, collect_metadata, rewrite_expressions
+from .spiff_parser import OneWindowParser, apply_metadata
+from .xml import BPMN_NS, CAMUNDA_NS, document_kind, parse_document
+
+Checker = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    key: str
+    name: str | None
+    resource_name: str
+    content_hash: str
+    version_tag: str | None
+    description: str | None
+    message_starts: tuple[str, ...]
+
+
+@dataclass
+class ParsedResources:
+    parser: OneWindowParser
+    processes: dict[str, ProcessInfo] = field(default_factory=dict)
+    meta: dict[str, ActivityMeta] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProcessModel:
+    """What the runtime needs to run one definition: its spec, the specs it calls, our metadata."""
+
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    meta: dict[str, ActivityMeta]
+
+
+def _problem_from(exc: Exception, filename: str | None) -> Problem:
+    if isinstance(exc, ValidationException):
+        line = exc.line_number if isinstance(exc.line_number, int) and exc.line_number > 0 else None
+        return Problem(exc.args[0] if exc.args else str(exc), file=exc.file_name or filename,
+                       element_id=exc.id or None, line=line)
+    if isinstance(exc, SpiffWorkflowException):
+        return Problem(str(exc), file=filename)
+    return Problem(f"{type(exc).__name__}: {exc}", file=filename)
+
+
+def _doc_hash(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def parse_resources(resources: list[tuple[str, bytes]], check_expression: Checker, check_script: Checker,
+                    *, validate: bool = True) -> ParsedResources:
+    parser = OneWindowParser(validate=validate)
+    result = ParsedResources(parser=parser)
+    bpmn_trees: list[tuple[str, bytes, etree._ElementTree]] = []
+    names = [n for n, _ in resources]
+    for name in {n for n in names if names.count(n) > 1}:
+        result.problems.append(Problem("two resources have the same name", file=name))
+    for name, content in resources:
+        tree, problems = parse_document(content, name)
+        result.problems.extend(problems)
+        if tree is None:
+            continue
+        kind = document_kind(tree)
+        if kind is None:
+            result.problems.append(Problem("not a BPMN 2.0 or DMN document (root element must be definitions)", file=name))
+            continue
+        result.kinds[name] = kind
+        if kind == "dmn":
+            try:
+                parser.add_dmn_xml(tree.getroot(), filename=name)
+            except Exception as exc:  # SpiffWorkflow raises many types here
+                result.problems.append(_problem_from(exc, name))
+            continue
+        meta = collect_metadata(tree)
+        for key in meta.keys() & result.meta.keys():
+            if ":" not in key:  # same element id in two documents: only the scoped key stays usable
+                meta.pop(key)
+                result.meta.pop(key, None)
+        result.meta.update(meta)
+        result.problems.extend(check_supported(tree, name, meta, check_expression))
+        result.problems.extend(rewrite_expressions(tree, name, check_expression, check_script))
+        bpmn_trees.append((name, content, tree))
+    for name, content, tree in bpmn_trees:
+        try:
+            parser.add_bpmn_xml(tree, filename=name)
+        except Exception as exc:
+            result.problems.append(_problem_from(exc, name))
+            continue
+        for proc in tree.getroot().findall(f"{{{BPMN_NS}}}process"):
+            if proc.get("isExecutable", "true") != "true":  # absent = executable, as SpiffWorkflow reads it
+                continue
+            pid = proc.get("id", "")
+            doc = proc.find(f"{{{BPMN_NS}}}documentation")
+            starts = tuple(
+                m.get("messageRef", "") for m in proc.findall(f"{{{BPMN_NS}}}startEvent/{{{BPMN_NS}}}messageEventDefinition")
+            )
+            result.processes[pid] = ProcessInfo(
+                key=pid, name=proc.get("name"), resource_name=name, content_hash=_doc_hash(content),
+                version_tag=proc.get(f"{{{CAMUNDA_NS}}}versionTag"),
+                description=(doc.text or "").strip() if doc is not None else None,
+                message_starts=_message_names(tree, starts),
+            )
+    return result
+
+
+def _message_names(tree: etree._ElementTree, refs: tuple[str, ...]) -> tuple[str, ...]:
+    names = []
+    for ref in refs:
+        msg = tree.getroot().find(f"{{{BPMN_NS}}}message[@id='{ref}']")
+        names.append(msg.get("name", ref) if msg is not None else ref)
+    return tuple(names)
+
+
+def build_model(parsed: ParsedResources, process_id: str) -> ProcessModel:
+    """Build the spec of one executable process (raises SpiffWorkflow errors; callers collect them)."""
+    spec = parsed.parser.get_spec(process_id)
+    subs = parsed.parser.get_subprocess_specs(process_id)
+    apply_metadata([spec, *[s for s in subs.values() if s is not None]], parsed.meta)
+    return ProcessModel(spec=spec, subprocess_specs=subs, meta=parsed.meta)
+
+
+def validate_processes(parsed: ParsedResources) -> None:
+    """Build every executable process once so that reference and structure errors surface at deploy time."""
+    if not parsed.processes and not parsed.problems:
+        parsed.problems.append(Problem(
+            "no executable process: mark the process isExecutable=\"true\" (non-executable diagrams cannot be deployed)"))
+    for pid, info in parsed.processes.items():
+        try:
+            build_model(parsed, pid)
+        except Exception as exc:
+            parsed.problems.append(_problem_from(exc, info.resource_name))

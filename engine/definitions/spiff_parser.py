@@ -1,0 +1,223 @@
+"""Our SpiffWorkflow parser: the Camunda parser with XSD validation, both multi-instance forms,
+external service tasks as wait states, Camunda call-activity mappings, message payloads as variables
+and Camunda's ``resultVariable``/``mapDecisionResult`` on business-rule tasks."""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
+from SpiffWorkflow.bpmn.specs.defaults import (
+    ParallelMultiInstanceTask,
+    ScriptTask,
+    SequentialMultiInstanceTask,
+    ServiceTask,
+)
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import (
+    BusinessRuleTaskParser,
+    CallActivityParser,
+    CamundaTaskParser,
+    ScriptTaskParser,
+    SubWorkflowParser,
+    UserTaskParser,
+)
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.defaults import CallActivity
+from SpiffWorkflow.util.deep_merge import DeepMerge
+
+from .camunda import ActivityMeta, lookup
+
+
+class _MultiInstanceMixin:
+    """Standard ``loopDataInputRef`` MI (which SpiffWorkflow's Camunda parser rejects) and ``camunda:collection``
+    mapped onto SpiffWorkflow's standard MI classes, whose specs are not mutated at run time."""
+
+    def _add_multiinstance_task(self, loop_characteristics: Any) -> None:
+        prefix = "bpmn:multiInstanceLoopCharacteristics"
+        self_: Any = self
+        collection = self_.attribute("collection", "camunda", loop_characteristics)
+        if collection is None:
+            TaskParser._add_multiinstance_task(self_, loop_characteristics)
+            return
+        element_var = self_.attribute("elementVariable", "camunda", loop_characteristics)
+        condition = self_.xpath(f"./{prefix}/bpmn:completionCondition")
+        ref = TaskDataReference(collection)
+        item = TaskDataReference(element_var) if element_var else None
+        params = {
+            "task_spec": "",
+            "cardinality": None,
+            "data_input": ref,
+            "data_output": ref,
+            "input_item": item,
+            "output_item": item,
+            "condition": condition[0].text if condition else None,
+        }
+        original = self_.spec.task_specs.pop(self_.task.name)
+        cls = SequentialMultiInstanceTask if loop_characteristics.get("isSequential") == "true" else ParallelMultiInstanceTask
+        self_.task = cls(self_.spec, original.name, **params)
+        self_._copy_task_attrs(original, loop_characteristics)
+
+
+def _with_mi(parser_cls: type) -> type:
+    return type(f"OW{parser_cls.__name__}", (_MultiInstanceMixin, parser_cls), {})
+
+
+class _IOMixin:
+    """``camunda:inputOutput`` on automatic tasks: inputs are evaluated into the data before the task runs,
+    outputs after it."""
+
+    io_inputs: tuple[tuple[str, str], ...] = ()
+    io_outputs: tuple[tuple[str, str], ...] = ()
+
+    def _run_hook(self, my_task: Any) -> Any:
+        engine = my_task.workflow.script_engine
+        for name, expr in self.io_inputs:
+            my_task.data[name] = engine.evaluate(my_task, expr) if _is_expr(expr) else expr
+        result = super()._run_hook(my_task)  # type: ignore[misc]
+        for name, expr in self.io_outputs:
+            my_task.data[name] = engine.evaluate(my_task, expr) if _is_expr(expr) else expr
+        return result
+
+
+def _is_expr(text: str) -> bool:
+    return "${" in text or "#{" in text
+
+
+class IOScriptTask(_IOMixin, ScriptTask):
+    pass
+
+
+class ExternalServiceTask(ServiceTask):
+    """``camunda:type="external"``: the token waits (STARTED) until an external worker completes the task."""
+
+    topic: str | None = None
+
+    def _run_hook(self, my_task: Any) -> None:
+        return None
+
+
+class CamundaCallActivity(CallActivity):
+    """Call activity honouring ``camunda:in``/``camunda:out``: only the mapped variables cross (Camunda semantics)."""
+
+    call_in: tuple[tuple[str, str], ...] = ()
+    call_out: tuple[tuple[str, str], ...] = ()
+
+    def copy_data(self, my_task: Any, subworkflow: Any) -> None:
+        if not self.call_in:
+            return super().copy_data(my_task, subworkflow)
+        start = subworkflow.get_next_task(subworkflow.task_tree, skip_subprocesses=True, spec_name="Start")
+        data = _map(self.call_in, my_task.data)
+        start.set_data(**deepcopy(data))
+
+    def update_data(self, my_task: Any, subworkflow: Any) -> None:
+        if not self.call_out and not self.call_in:
+            return super().update_data(my_task, subworkflow)
+        result = _map(self.call_out, subworkflow.last_task.data)
+        my_task.data = DeepMerge.merge(my_task.data, deepcopy(result))
+
+
+def _map(mappings: tuple[tuple[str, str], ...], data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for source, target in mappings:
+        if source == "*":
+            out.update(data)
+        elif source in data:
+            out[target] = data[source]
+    return out
+
+
+class CamundaBusinessRuleTask(_IOMixin, BusinessRuleTask):
+    """``camunda:resultVariable`` + ``mapDecisionResult`` (default resultList); without a result variable the
+    outputs merge into the data (SpiffWorkflow's behaviour)."""
+
+    result_variable: str | None = None
+    map_decision_result: str | None = None
+
+    def _run_hook(self, my_task: Any) -> bool:
+        engine = my_task.workflow.script_engine
+        for name, expr in self.io_inputs:
+            my_task.data[name] = engine.evaluate(my_task, expr) if _is_expr(expr) else expr
+        if not self.result_variable:
+            return bool(BusinessRuleTask._run_hook(self, my_task))
+        rules = self.dmnEngine.decide(my_task)
+        rows = [rule.output_as_dict(my_task) for rule in rules]
+        mode = self.map_decision_result or "resultList"
+        value: Any
+        if mode == "resultList":
+            value = rows
+        elif mode == "collectEntries":
+            value = [next(iter(r.values())) for r in rows if r]
+        elif mode == "singleResult":
+            value = rows[0] if rows else None
+        else:  # singleEntry
+            value = next(iter(rows[0].values())) if rows and rows[0] else None
+        my_task.data[self.result_variable] = value
+        for name, expr in self.io_outputs:
+            my_task.data[name] = engine.evaluate(my_task, expr) if _is_expr(expr) else expr
+        return True
+
+
+class VariablesMessageEventDefinition(MessageEventDefinition):
+    """A message correlated through the engine carries process variables; they become variables of the case
+    (Camunda's ``processVariables``) instead of one nested ``<task>_Response`` value."""
+
+    def update_task_data(self, my_task: Any) -> None:
+        event_data = my_task.internal_data.get(self.name) or {}
+        if event_data.get("result_var") is None and isinstance(event_data.get("payload"), dict) and event_data.get("variables"):
+            my_task.data.update(deepcopy(event_data["payload"]))
+            return
+        if event_data.get("result_var") is None:
+            event_data["result_var"] = f"{my_task.task_spec.name}_Response"
+        my_task.data[event_data["result_var"]] = event_data.get("payload")
+
+    def update_internal_data(self, my_task: Any, event: Any) -> None:
+        my_task.internal_data[self.name] = event.payload
+
+
+class OneWindowParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("userTask"): (_with_mi(UserTaskParser), CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("userTask")][1]),
+        full_tag("task"): (_with_mi(CamundaTaskParser), CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("task")][1]),
+        full_tag("manualTask"): (_with_mi(CamundaTaskParser), CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("manualTask")][1]),
+        full_tag("scriptTask"): (_with_mi(ScriptTaskParser), IOScriptTask),
+        full_tag("businessRuleTask"): (_with_mi(BusinessRuleTaskParser), CamundaBusinessRuleTask),
+        full_tag("subProcess"): (_with_mi(SubWorkflowParser), CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("subProcess")][1]),
+        full_tag("callActivity"): (_with_mi(CallActivityParser), CamundaCallActivity),
+        full_tag("serviceTask"): (_with_mi(CamundaTaskParser), ExternalServiceTask),
+        full_tag("sendTask"): (_with_mi(CamundaTaskParser), ExternalServiceTask),
+    }
+
+    def __init__(self, validate: bool = True) -> None:
+        super().__init__(validator=BpmnValidator() if validate else None)
+
+
+def apply_metadata(specs: list[Any], meta: dict[str, ActivityMeta]) -> None:
+    """Hand the Camunda attributes our spec subclasses need to the parsed specs, and swap message definitions."""
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            m = lookup(meta, spec.name, getattr(task_spec, "bpmn_id", None) or "")
+            if isinstance(task_spec, ExternalServiceTask) and m is not None:
+                task_spec.topic = m.topic
+            elif isinstance(task_spec, CamundaCallActivity) and m is not None:
+                task_spec.call_in, task_spec.call_out = m.call_in, m.call_out
+            elif isinstance(task_spec, CamundaBusinessRuleTask) and m is not None:
+                task_spec.result_variable, task_spec.map_decision_result = m.result_variable, m.map_decision_result
+            if isinstance(task_spec, _IOMixin) and m is not None:
+                task_spec.io_inputs, task_spec.io_outputs = m.inputs, m.outputs
+            _swap_message_definitions(task_spec)
+
+
+def _swap_message_definitions(task_spec: Any) -> None:
+    ed = getattr(task_spec, "event_definition", None)
+    if ed is None:
+        return
+    defs = getattr(ed, "event_definitions", [ed])
+    for d in defs:
+        if type(d) is MessageEventDefinition:
+            d.__class__ = VariablesMessageEventDefinition

@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 persistence: models, database engine factory, migrations."""

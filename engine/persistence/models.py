@@ -1,0 +1,194 @@
+"""Tables. Every field the inbox, dashboard or REST queries filter or sort on is an indexed column.
+
+JSON is stored as order-preserving TEXT (SpiffWorkflow's delta-encoded task data depends on key order).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, UTCDateTime
+
+ID = String(64)
+
+
+class Deployment(Base):
+    __tablename__ = "deployment"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str | None] = mapped_column(String(255))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    deployment_time: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    deployed_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class Resource(Base):
+    __tablename__ = "resource"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))  # bpmn | dmn
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ProcessDefinition(Base):
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(255))
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"), index=True)
+    resource_name: Mapped[str] = mapped_column(String(255))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    version_tag: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    startable_by_message: Mapped[str | None] = mapped_column(String(255))  # message start event names, comma list
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+    __table_args__ = (Index("ix_process_instance_state_definition", "state", "definition_id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    definition_id: Mapped[str] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    definition_key: Mapped[str] = mapped_column(String(255), index=True)
+    business_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # ACTIVE SUSPENDED COMPLETED TERMINATED
+    has_incident: Mapped[bool] = mapped_column(Boolean, default=False)
+    workflow_json: Mapped[str] = mapped_column(Text)
+    serializer_version: Mapped[str] = mapped_column(String(16))
+    active_activity_ids: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_by: Mapped[str | None] = mapped_column(String(128))
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    # head of the case's history chain (saves a query per command; the unique (chain, seq) still guards)
+    history_seq: Mapped[int] = mapped_column(Integer, default=0)
+    history_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
+    variables_digest: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Task(Base):
+    """The human-task projection the inbox queries (one row per user/manual task instance)."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_state_assignee", "state", "assignee"),
+        Index("ix_task_state_due", "state", "due"),
+        Index("ix_task_state_created", "state", "created"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    definition_id: Mapped[str] = mapped_column(String(64))
+    task_definition_key: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    assignee: Mapped[str | None] = mapped_column(String(128))
+    owner: Mapped[str | None] = mapped_column(String(128), index=True)
+    delegation_state: Mapped[str | None] = mapped_column(String(16))
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+    due: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    follow_up: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=50, index=True)
+    form_key: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))  # ACTIVE COMPLETED CANCELLED
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_by: Mapped[str | None] = mapped_column(String(128), index=True)
+    lane: Mapped[str | None] = mapped_column(String(255))
+    # denormalised copies of the identity links for display (queries use task_identity_link)
+    candidate_groups: Mapped[str] = mapped_column(Text, default="")
+    candidate_users: Mapped[str] = mapped_column(Text, default="")
+
+
+class TaskIdentityLink(Base):
+    __tablename__ = "task_identity_link"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(16))  # candidate
+    user_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    group_id: Mapped[str | None] = mapped_column(String(128), index=True)
+
+
+class ExternalTask(Base):
+    __tablename__ = "external_task"
+    __table_args__ = (Index("ix_external_task_state_topic", "state", "topic"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    definition_id: Mapped[str] = mapped_column(String(64))
+    activity_id: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))  # ACTIVE COMPLETED CANCELLED
+    worker_id: Mapped[str | None] = mapped_column(String(255))
+    lock_expiration: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retries: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Variable(Base):
+    __tablename__ = "variable"
+    __table_args__ = (UniqueConstraint("instance_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    value_json: Mapped[str] = mapped_column(Text)
+
+
+class Incident(Base):
+    __tablename__ = "incident"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    activity_id: Mapped[str | None] = mapped_column(String(255))
+    incident_type: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Comment(Base):
+    __tablename__ = "comment"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    task_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    instance_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(128))
+    time: Mapped[datetime] = mapped_column(UTCDateTime())
+    message: Mapped[str] = mapped_column(Text)
+
+
+class HistoryEvent(Base):
+    """Append-only audit trail. Each event of a chain (one chain per case; '' for engine-wide events)
+    carries the hash of the previous one, so an edit or deletion is detectable."""
+
+    __tablename__ = "history_event"
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chain: Mapped[str] = mapped_column(String(64), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    event_type: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str | None] = mapped_column(String(128))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    instance_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    activity_id: Mapped[str | None] = mapped_column(String(255))
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

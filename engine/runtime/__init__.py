@@ -1,0 +1,1 @@
+"""Runtime: running cases with SpiffWorkflow behind one adapter."""

@@ -1,0 +1,138 @@
+"""Loading, stepping and saving one case (process instance) inside a unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, defer
+
+from engine.definitions.loader import ProcessModel
+from engine.errors import NotFound, ScriptError, SuspendedEntity
+from engine.persistence.models import Incident, ProcessInstance
+
+from . import spiff
+from .projection import sync_projection
+
+
+@dataclass
+class Case:
+    row: ProcessInstance
+    wf: spiff.OneWindowWorkflow
+    model: ProcessModel
+
+
+_INSTANCE = (select(ProcessInstance).where(ProcessInstance.id == bindparam("iid"))
+             .options(defer(ProcessInstance.workflow_json)).execution_options(populate_existing=True))
+_INSTANCE_FOR_UPDATE = _INSTANCE.with_for_update()
+
+
+def get_instance_row(session: Session, instance_id: str, *, for_update: bool = False) -> ProcessInstance:
+    row = session.scalars(_INSTANCE_FOR_UPDATE if for_update else _INSTANCE, {"iid": instance_id}).first()
+    if row is None:
+        raise NotFound(f"process instance '{instance_id}' does not exist")
+    return row
+
+
+class WorkflowCache:
+    """Loaded workflows of recently used cases, keyed by case id and row version.
+
+    A command *takes* a workflow out (so no two commands share one mutable object) and the executor puts it back
+    after a successful commit with the new version. A rolled-back command puts nothing back. A version mismatch
+    (another process changed the case) means a miss: the workflow is loaded from the database.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self._items: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def take(self, instance_id: str, version: int) -> Any | None:
+        with self._lock:
+            item = self._items.pop(instance_id, None)
+        if item is not None and item[0] == version:
+            return item[1]
+        return None
+
+    def put(self, instance_id: str, version: int, wf: Any) -> None:
+        with self._lock:
+            self._items[instance_id] = (version, wf)
+            self._items.move_to_end(instance_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def load_case(uow: Any, instance_id: str) -> Case:
+    row = get_instance_row(uow.session, instance_id, for_update=True)
+    model = uow.services.models.get(uow.session, row.definition_id)
+    wf = uow.services.workflows.take(row.id, row.version)
+    if wf is None or wf.spec is not model.spec:
+        wf = spiff.load(row.workflow_json, model, uow.services.script_engine)
+    uow.cases[row.id] = row
+    case = Case(row=row, wf=wf, model=model)
+    uow.loaded[row.id] = case
+    return case
+
+
+def require_active(case: Case, action: str) -> None:
+    if case.row.state == "SUSPENDED":
+        raise SuspendedEntity(f"cannot {action}: case '{case.row.business_key or case.row.id}' is suspended",
+                              instance_id=case.row.id)
+    if case.row.state in ("COMPLETED", "TERMINATED"):
+        from engine.errors import Conflict
+
+        raise Conflict(f"cannot {action}: case '{case.row.business_key or case.row.id}' has ended "
+                       f"({case.row.state.lower()})", instance_id=case.row.id)
+
+
+def run_steps(uow: Any, case: Case) -> None:
+    """Run the engine until only wait states remain. A failing script or expression does not roll the caller's
+    action back: the failing activity is left in ERROR, the case gets an incident, and the caller is told."""
+    try:
+        case.wf.do_engine_steps()
+    except (WorkflowTaskException, WorkflowException, SpiffWorkflowException) as exc:
+        _raise_incident(uow, case, exc)
+
+
+def _raise_incident(uow: Any, case: Case, exc: Exception) -> None:
+    task = getattr(exc, "task", None)
+    activity = getattr(getattr(task, "task_spec", None), "bpmn_id", None) if task is not None else None
+    cause = getattr(exc, "exception", None) or exc.__cause__
+    reason = cause.reason if isinstance(cause, ScriptError) else "error"
+    message = cause.message if isinstance(cause, ScriptError) else str(exc)
+    if task is not None and not task.has_state(spiff.TaskState.ERROR):
+        try:
+            task.error()
+        except Exception:  # the task may be in a state that cannot move to ERROR
+            pass
+    incident = Incident(id=str(uuid.uuid4()), instance_id=case.row.id, activity_id=activity,
+                        incident_type="failedScript" if reason != "error" or cause else "failedActivity",
+                        message=message, created=uow.now)
+    uow.session.add(incident)
+    case.row.has_incident = True
+    uow.record("IncidentCreated", instance_id=case.row.id, activity_id=activity, reason=reason, message=message)
+    uow.defer_error(ScriptError(f"case '{case.row.business_key or case.row.id}' stopped at "
+                                f"'{activity or '?'}' with an incident: {message}", reason=reason))
+
+
+def save_case(uow: Any, case: Case) -> None:
+    snap = spiff.scan(case.wf)
+    sync_projection(uow, case.row, case.wf, case.model, snap)
+    # compact only after the projection has seen how every task ended
+    removed = spiff.compact(case.wf, uow.services.settings.compact_threshold)
+    if removed:
+        uow.record("HistoryCompacted", instance_id=case.row.id, removedTasks=removed)
+    if snap.completed and case.row.state not in ("COMPLETED", "TERMINATED"):
+        case.row.state = "COMPLETED"
+        case.row.ended_at = uow.now
+        uow.record("ProcessInstanceCompleted", instance_id=case.row.id)
+    case.row.active_activity_ids = ",".join(snap.active_ids)
+    case.row.workflow_json = spiff.dump(case.wf)
+    case.row.serializer_version = spiff.SERIALIZER_VERSION

@@ -1,0 +1,174 @@
+"""After every step: bring the inbox rows (tasks, candidates), external tasks and variables in line with the
+workflow. The workflow is the truth; these tables are what the inbox, dashboard and REST queries read."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select, update
+
+from engine.definitions.camunda import ActivityMeta, lookup
+from engine.definitions.loader import ProcessModel
+from engine.persistence.models import ExternalTask, ProcessInstance, Task, TaskIdentityLink, Variable
+from engine.scripting import juel
+
+from . import spiff, values
+
+
+# statements built once (building SQL expressions costs more than running them on SQLite)
+_T = Task.__table__
+_V = Variable.__table__
+_ACTIVE_TASK_IDS = select(_T.c.id).where(_T.c.instance_id == bindparam("iid"), _T.c.state == "ACTIVE")
+_EXISTING_TASK_IDS = select(_T.c.id).where(_T.c.id.in_(bindparam("ids", expanding=True)))
+_END_TASK = (update(_T).where(_T.c.id == bindparam("tid"), _T.c.state == "ACTIVE")
+             .values(state=bindparam("new_state"), ended_at=bindparam("ended")))
+_VARIABLES = select(_V.c.name, _V.c.type, _V.c.value_json).where(_V.c.instance_id == bindparam("iid"))
+_UPDATE_VARIABLE = (update(_V).where(_V.c.instance_id == bindparam("iid"), _V.c.name == bindparam("vname"))
+                    .values(type=bindparam("vtype"), value_json=bindparam("vtext")))
+
+
+def _meta(model: ProcessModel, task: Any) -> ActivityMeta | None:
+    return lookup(model.meta, task.workflow.spec.name, getattr(task.task_spec, "bpmn_id", "") or "")
+
+
+def _mi_context(task: Any) -> dict[str, Any]:
+    parent = spiff.mi_parent(task)
+    if parent is None:
+        return {}
+    children = parent.children
+    done = sum(1 for c in children if c.has_state(spiff.TaskState.COMPLETED))
+    return {"nrOfInstances": len(children), "nrOfCompletedInstances": done,
+            "nrOfActiveInstances": len(children) - done,
+            "loopCounter": children.index(task) if task in children else 0}
+
+
+def create_task_row(uow: Any, row: ProcessInstance, task: Any, model: ProcessModel) -> str:
+    services = uow.services
+    meta = _meta(model, task)
+    spec = task.task_spec
+    extra = _mi_context(task)
+    sandbox = services.sandbox
+    if meta is not None:
+        for name, expr in meta.inputs:
+            task.data[name] = values.evaluate(sandbox, expr, task.data, extra)
+    name = getattr(spec, "bpmn_name", None) or spec.bpmn_id
+    if name and juel.is_juel(name):
+        name = str(values.evaluate(sandbox, name, task.data, extra))
+    assignee = None
+    groups: list[str] = []
+    users: list[str] = []
+    due = follow_up = None
+    priority, form_key = 50, None
+    if meta is not None:
+        assignee = values.evaluate(sandbox, meta.assignee, task.data, extra)
+        groups = values.as_list(values.evaluate(sandbox, meta.candidate_groups, task.data, extra))
+        users = values.as_list(values.evaluate(sandbox, meta.candidate_users, task.data, extra))
+        due = values.to_instant(values.evaluate(sandbox, meta.due_date, task.data, extra), uow.now, services.tz)
+        follow_up = values.to_instant(values.evaluate(sandbox, meta.follow_up_date, task.data, extra), uow.now,
+                                      services.tz)
+        if meta.priority:
+            priority = int(values.evaluate(sandbox, meta.priority, task.data, extra))
+        form_key = meta.form_key
+    if form_key is None and getattr(spec, "form", None) is not None:
+        form_key = getattr(spec.form, "key", None)
+    tid = str(task.id)
+    uow.insert(Task.__table__, id=tid, instance_id=row.id, definition_id=row.definition_id,
+               task_definition_key=spec.bpmn_id, name=name, description=getattr(spec, "documentation", None),
+               assignee=str(assignee) if assignee else None, owner=None, delegation_state=None, created=uow.now,
+               due=due, follow_up=follow_up, priority=priority, form_key=form_key, state="ACTIVE", ended_at=None,
+               completed_by=None, lane=getattr(spec, "lane", None), candidate_groups=",".join(groups),
+               candidate_users=",".join(users))
+    for g in groups:
+        uow.insert(TaskIdentityLink.__table__, task_id=tid, type="candidate", group_id=g, user_id=None)
+    for u in users:
+        uow.insert(TaskIdentityLink.__table__, task_id=tid, type="candidate", group_id=None, user_id=u)
+    uow.record("TaskCreated", instance_id=row.id, task_id=tid, activity_id=spec.bpmn_id, name=name,
+               assignee=str(assignee) if assignee else None, candidateGroups=groups, candidateUsers=users,
+               due=due, followUp=follow_up)
+    return tid
+
+
+def sync_projection(uow: Any, row: ProcessInstance, wf: Any, model: ProcessModel, snap: spiff.Snapshot) -> None:
+    session = uow.session
+    ready = {str(t.id): t for t in snap.ready_manual}
+    known = set(session.execute(_ACTIVE_TASK_IDS, {"iid": row.id}).scalars().all())
+    new_ids = [tid for tid in ready if tid not in known]
+    if new_ids:
+        seen = set(session.execute(_EXISTING_TASK_IDS, {"ids": new_ids}).scalars().all())
+        for tid in new_ids:
+            if tid not in seen:
+                create_task_row(uow, row, ready[tid], model)
+    for tid in known:
+        if tid in ready:
+            continue
+        task = spiff.find_task(wf, tid)
+        # a Core statement: the ORM row of a task completed by this command keeps its own, newer values
+        if task is not None and task.has_state(spiff.TaskState.COMPLETED):
+            session.execute(_END_TASK, {"tid": tid, "new_state": "COMPLETED", "ended": uow.now})
+        else:
+            session.execute(_END_TASK, {"tid": tid, "new_state": "CANCELLED", "ended": uow.now})
+            uow.record("TaskCancelled", instance_id=row.id, task_id=tid)
+    if _has_external(model):
+        _sync_external(uow, row, wf, snap)
+    _sync_variables(uow, row, wf, snap)
+
+
+def _has_external(model: ProcessModel) -> bool:
+    cached = getattr(model, "_has_external", None)
+    if cached is None:
+        specs = [model.spec, *[s for s in model.subprocess_specs.values() if s is not None]]
+        cached = any(isinstance(ts, spiff.ExternalServiceTask) for s in specs for ts in s.task_specs.values())
+        object.__setattr__(model, "_has_external", cached)
+    return bool(cached)
+
+
+def _sync_external(uow: Any, row: ProcessInstance, wf: Any, snap: spiff.Snapshot) -> None:
+    session = uow.session
+    started = {str(t.id): t for t in snap.started_external}
+    active = {e.id: e for e in session.scalars(
+        select(ExternalTask).where(ExternalTask.instance_id == row.id, ExternalTask.state == "ACTIVE")).all()}
+    for tid, task in started.items():
+        if tid not in active and session.get(ExternalTask, tid) is None:
+            session.add(ExternalTask(id=tid, instance_id=row.id, definition_id=row.definition_id,
+                                     activity_id=task.task_spec.bpmn_id, topic=task.task_spec.topic or "",
+                                     state="ACTIVE", created=uow.now, priority=0))
+            uow.record("ExternalTaskCreated", instance_id=row.id, task_id=tid, activity_id=task.task_spec.bpmn_id,
+                       topic=task.task_spec.topic)
+    for tid, erow in active.items():
+        if tid not in started:
+            task = spiff.find_task(wf, tid)
+            erow.state = "COMPLETED" if task is not None and task.has_state(spiff.TaskState.COMPLETED) else "CANCELLED"
+
+
+def current_variables(wf: Any, snap: spiff.Snapshot | None = None) -> dict[str, Any]:
+    """Camunda-style process variables: the data of the case's current tokens (or its final data)."""
+    snap = snap or spiff.scan(wf)
+    if snap.completed:
+        data = wf.data or (wf.last_task.data if wf.last_task is not None else {})
+        return dict(data)
+    merged: dict[str, Any] = {}
+    for task in snap.current:
+        merged.update(task.data)
+    if not merged and wf.last_task is not None:
+        merged.update(wf.last_task.data)
+    return merged
+
+
+def _sync_variables(uow: Any, row: ProcessInstance, wf: Any, snap: spiff.Snapshot) -> None:
+    data = {k: v for k, v in current_variables(wf, snap).items() if isinstance(k, str) and not k.startswith("__")}
+    encoded = {name: (values.camunda_type(v), values.dump_value(v)) for name, v in sorted(data.items())}
+    digest = hashlib.sha256(repr(encoded).encode("utf-8")).hexdigest()
+    if digest == row.variables_digest:
+        return
+    row.variables_digest = digest
+    session = uow.session
+    existing = {name: (vtype, text) for name, vtype, text in session.execute(_VARIABLES, {"iid": row.id}).all()}
+    for name, (vtype, text) in encoded.items():
+        old = existing.pop(name, None)
+        if old is None:
+            uow.insert(Variable.__table__, instance_id=row.id, name=name, type=vtype, value_json=text)
+        elif old != (vtype, text):
+            session.execute(_UPDATE_VARIABLE, {"iid": row.id, "vname": name, "vtype": vtype, "vtext": text})
+    if existing:
+        session.execute(delete(Variable).where(Variable.instance_id == row.id, Variable.name.in_(list(existing))))

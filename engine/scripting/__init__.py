@@ -1,0 +1,1 @@
+"""Sandboxed expressions and scripts: JUEL translation and the RestrictedPython sandbox."""

@@ -1,0 +1,32 @@
+"""Engine settings. ``Settings.from_env()`` is the only reader of the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = "onewindow-data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    script_time_limit: float = 2.0
+    timezone: str = "Asia/Shanghai"
+    # A case whose SpiffWorkflow task tree holds more tasks than this is compacted after a step
+    # (finished history above the active frontier is dropped from the live tree; our history keeps it).
+    compact_threshold: int = 120
+    sql_echo: bool = False
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        url = os.environ.get("ONEWINDOW_DATABASE_URL")
+        if not url:
+            data_dir = Path(os.environ.get("ONEWINDOW_DATA_DIR", DEFAULT_DATA_DIR))
+            url = f"sqlite:///{data_dir / 'onewindow.db'}"
+        return cls(
+            database_url=url,
+            script_time_limit=float(os.environ.get("ONEWINDOW_SCRIPT_TIME_LIMIT", "2.0")),
+            timezone=os.environ.get("ONEWINDOW_TIMEZONE", "Asia/Shanghai"),
+        )

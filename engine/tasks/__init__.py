@@ -1,0 +1,1 @@
+"""Human tasks: commands (claim, complete, delegate, ...) and inbox queries."""

@@ -1,0 +1,146 @@
+"""Inbox queries (read side)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound
+from engine.persistence.models import Comment, ProcessInstance, Task, TaskIdentityLink
+from engine.types import CommentView, TaskView
+
+SORT_FIELDS = {"created": Task.created, "dueDate": Task.due, "followUpDate": Task.follow_up,
+               "priority": Task.priority, "name": Task.name, "assignee": Task.assignee, "id": Task.id}
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    state: str | None = "ACTIVE"
+    assignee: str | None = None
+    unassigned: bool = False
+    candidate_group: str | None = None
+    candidate_groups: tuple[str, ...] = ()
+    candidate_user: str | None = None
+    instance_id: str | None = None
+    business_key: str | None = None
+    task_definition_key: str | None = None
+    lane: str | None = None
+    definition_key: str | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    follow_up_before: datetime | None = None
+    owner: str | None = None
+    completed_by: str | None = None
+    sort_by: str = "created"
+    sort_order: str = "asc"
+    first_result: int = 0
+    max_results: int | None = None
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(v for v in (text or "").split(",") if v)
+
+
+def _view(row: Task, business_key: str | None, suspended: bool) -> TaskView:
+    return TaskView(id=row.id, name=row.name, task_definition_key=row.task_definition_key, assignee=row.assignee,
+                    owner=row.owner, created=row.created, due=row.due, follow_up=row.follow_up,
+                    priority=row.priority, instance_id=row.instance_id, definition_id=row.definition_id,
+                    form_key=row.form_key, state=row.state, delegation_state=row.delegation_state,
+                    candidate_groups=_split(row.candidate_groups), candidate_users=_split(row.candidate_users),
+                    description=row.description, business_key=business_key, completed_by=row.completed_by,
+                    ended_at=row.ended_at, suspended=suspended, lane=row.lane)
+
+
+def task_view(session: Session, row: Task, instance: ProcessInstance | None = None) -> TaskView:
+    instance = instance or session.get(ProcessInstance, row.instance_id)
+    return _view(row, instance.business_key if instance else None, bool(instance and instance.state == "SUSPENDED"))
+
+
+def get_task(session: Session, task_id: str) -> TaskView:
+    row = session.get(Task, task_id)
+    if row is None:
+        raise NotFound(f"task '{task_id}' does not exist")
+    return task_view(session, row)
+
+
+# (condition builder, parameter getter) per filter; statements are built once per combination of filters used
+_FILTERS: dict[str, tuple[Any, Any]] = {
+    "state": (lambda: Task.state == bindparam("state"), lambda q: q.state),
+    "assignee": (lambda: Task.assignee == bindparam("assignee"), lambda q: q.assignee),
+    "unassigned": (lambda: Task.assignee.is_(None), lambda q: q.unassigned or None),
+    "groups": (lambda: Task.id.in_(select(TaskIdentityLink.task_id).where(
+        TaskIdentityLink.group_id.in_(bindparam("groups", expanding=True)))),
+        lambda q: (list(q.candidate_groups) + ([q.candidate_group] if q.candidate_group else [])) or None),
+    "candidate_user": (lambda: or_(Task.assignee == bindparam("candidate_user"), Task.id.in_(
+        select(TaskIdentityLink.task_id).where(TaskIdentityLink.user_id == bindparam("candidate_user")))),
+        lambda q: q.candidate_user),
+    "instance_id": (lambda: Task.instance_id == bindparam("instance_id"), lambda q: q.instance_id),
+    "business_key": (lambda: ProcessInstance.business_key == bindparam("business_key"), lambda q: q.business_key),
+    "task_definition_key": (lambda: Task.task_definition_key == bindparam("task_definition_key"),
+                            lambda q: q.task_definition_key),
+    "lane": (lambda: Task.lane == bindparam("lane"), lambda q: q.lane),
+    "definition_key": (lambda: ProcessInstance.definition_key == bindparam("definition_key"),
+                       lambda q: q.definition_key),
+    "due_before": (lambda: Task.due < bindparam("due_before", type_=Task.due.type), lambda q: q.due_before),
+    "due_after": (lambda: Task.due > bindparam("due_after", type_=Task.due.type), lambda q: q.due_after),
+    "follow_up_before": (lambda: Task.follow_up < bindparam("follow_up_before", type_=Task.follow_up.type),
+                         lambda q: q.follow_up_before),
+    "owner": (lambda: Task.owner == bindparam("owner"), lambda q: q.owner),
+    "completed_by": (lambda: Task.completed_by == bindparam("completed_by"), lambda q: q.completed_by),
+}
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _params(q: TaskQuery) -> dict[str, Any]:
+    return {name: value for name, (_cond, get) in _FILTERS.items() if (value := get(q)) not in (None, "", [])}
+
+
+def _base(names: tuple[str, ...]) -> Any:
+    stmt = select(Task, ProcessInstance.business_key, ProcessInstance.state).join(
+        ProcessInstance, ProcessInstance.id == Task.instance_id)
+    for name in names:
+        stmt = stmt.where(_FILTERS[name][0]())
+    return stmt
+
+
+def list_tasks(session: Session, q: TaskQuery) -> list[TaskView]:
+    params = _params(q)
+    params.pop("unassigned", None)
+    names = tuple(n for n in _FILTERS if n in _params(q))
+    key = ("list", names, q.sort_by, q.sort_order, q.max_results is not None)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        col = SORT_FIELDS.get(q.sort_by, Task.created)
+        stmt = _base(names).order_by(col.desc() if q.sort_order == "desc" else col.asc(), Task.id)
+        stmt = stmt.offset(bindparam("first_result"))
+        if q.max_results is not None:
+            stmt = stmt.limit(bindparam("max_results"))
+        _STATEMENTS[key] = stmt
+    params["first_result"] = q.first_result
+    if q.max_results is not None:
+        params["max_results"] = q.max_results
+    return [_view(r[0], r[1], r[2] == "SUSPENDED") for r in session.execute(stmt, params).all()]
+
+
+def count_tasks(session: Session, q: TaskQuery) -> int:
+    params = _params(q)
+    params.pop("unassigned", None)
+    names = tuple(n for n in _FILTERS if n in _params(q))
+    key = ("count", names)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = select(func.count()).select_from(_base(names).subquery())
+    return int(session.execute(stmt, params).scalar() or 0)
+
+
+def comments(session: Session, *, task_id: str | None = None, instance_id: str | None = None) -> list[CommentView]:
+    stmt = select(Comment).order_by(Comment.time, Comment.id)
+    if task_id:
+        stmt = stmt.where(Comment.task_id == task_id)
+    if instance_id:
+        stmt = stmt.where(Comment.instance_id == instance_id)
+    return [CommentView(c.id, c.task_id, c.instance_id, c.user_id, c.time, c.message) for c in session.scalars(stmt)]

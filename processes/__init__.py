@@ -1,0 +1,10 @@
+"""Service items (事项): per-item code the diagrams in bpmn/ refer to. ``registry()`` lists them explicitly."""
+
+from __future__ import annotations
+
+from .sample import SAMPLE_ITEM, ServiceItem
+
+
+def registry() -> tuple[ServiceItem, ...]:
+    """Every service item this installation offers; nothing registers itself on import."""
+    return (SAMPLE_ITEM,)
