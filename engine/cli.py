@@ -21,7 +21,11 @@ from engine.types import InstanceView, TaskView, iso
 def _engine() -> Any:
     from engine.bootstrap import build_engine
 
-    return build_engine(Settings.from_env())
+    engine = build_engine(Settings.from_env())
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(engine.close)  # release pooled connections when the command ends
+    return engine
 
 
 def _echo_json(value: Any) -> None:
