@@ -21,12 +21,12 @@ from engine import history
 from engine.clock import Clock
 from engine.errors import EngineError, OptimisticLockConflict
 from engine.persistence.db import WRITE_OPTION
-from engine.persistence.models import ExternalTask, HistoryEvent, Task, TaskIdentityLink, Variable
+from engine.persistence.models import ExternalTask, HistoryEvent, Incident, Task, TaskIdentityLink, Variable
 from engine.runtime.spiff import engine_clock
 
 T = TypeVar("T")
 INSERT_ORDER = (Task.__table__, TaskIdentityLink.__table__, ExternalTask.__table__, Variable.__table__,
-                HistoryEvent.__table__)
+                Incident.__table__, HistoryEvent.__table__)
 
 
 class UnitOfWork:

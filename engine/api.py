@@ -34,10 +34,11 @@ class RepositoryService:
         self._ex = ex
 
     def deploy(self, resources: list[tuple[str, bytes]], *, name: str | None = None, source: str | None = None,
-               deployed_by: str | None = None, duplicate_filtering: bool = True) -> DeployResult:
+               deployed_by: str | None = None, duplicate_filtering: bool = True, lenient: bool = False) -> DeployResult:
         """Validate and deploy BPMN/DMN documents given as (file name, bytes). Raises DeploymentError."""
         return self._ex.run(partial(deployments.deploy, resources=resources, name=name, source=source,
-                                    deployed_by=deployed_by, duplicate_filtering=duplicate_filtering))
+                                    deployed_by=deployed_by, duplicate_filtering=duplicate_filtering,
+                                    lenient=lenient))
 
     def deploy_files(self, paths: list[str | Path], **kwargs: Any) -> DeployResult:
         resources = []

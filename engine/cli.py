@@ -102,17 +102,22 @@ def db_upgrade() -> None:
 @cli.command(help="Deploy BPMN/DMN files (one deployment).")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--name", help="deployment name")
+@click.option("--lenient", is_flag=True,
+              help="Camunda 7 migration aid: drop listeners, turn Java delegates into external tasks (warned)")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
-def deploy(files: tuple[str, ...], name: str | None, as_json: bool) -> None:
+def deploy(files: tuple[str, ...], name: str | None, lenient: bool, as_json: bool) -> None:
     for f in files:
         if not Path(f).is_file():
             _fail(f"{f}: no such file")
-    result = _engine().repository.deploy_files(list(files), name=name or Path(files[0]).stem, source="cli")
+    result = _engine().repository.deploy_files(list(files), name=name or Path(files[0]).stem, source="cli",
+                                               lenient=lenient)
+    for w in result.warnings:
+        click.echo(f"warning: {w}", err=True)
     if as_json:
         _echo_json({"deployment": result.deployment.as_json() if result.deployment else None,
                     "deployedProcessDefinitions": [d.as_json() for d in result.definitions],
-                    "unchanged": [d.as_json() for d in result.unchanged]})
+                    "unchanged": [d.as_json() for d in result.unchanged], "warnings": list(result.warnings)})
         return
     if not result.is_new:
         click.echo("nothing new deployed: identical content is already deployed as "

@@ -53,6 +53,7 @@ class DeployResult:
     deployment: DeploymentView | None
     definitions: tuple[DefinitionView, ...]
     unchanged: tuple[DefinitionView, ...]
+    warnings: tuple[str, ...] = ()
 
     @property
     def is_new(self) -> bool:

@@ -69,6 +69,7 @@ class ActivityMeta:
     call_out: tuple[tuple[str, str], ...] = ()
     result_variable: str | None = None
     map_decision_result: str | None = None
+    decision_ref: str | None = None
 
 
 def _attr(el: etree._Element, name: str) -> str | None:
@@ -143,6 +144,7 @@ def collect_metadata(tree: etree._ElementTree) -> dict[str, ActivityMeta]:
             topic=_attr(el, "topic"), inputs=_io(el, "inputParameter"), outputs=_io(el, "outputParameter"),
             call_in=_call_mappings(el, "in"), call_out=_call_mappings(el, "out"),
             result_variable=_attr(el, "resultVariable"), map_decision_result=_attr(el, "mapDecisionResult"),
+            decision_ref=_attr(el, "decisionRef"),
         )
     return out
 
@@ -246,6 +248,54 @@ def rewrite_expressions(tree: etree._ElementTree, filename: str, check_expressio
             except ExpressionSyntaxError as exc:
                 ck.problem(script_task, f"script does not compile: {exc.message}")
     return ck.problems
+
+
+def strip_data_stores(tree: etree._ElementTree) -> None:
+    """Data stores are documentation in Camunda 7 (the engine ignores them at run time); do the same, instead of
+    letting SpiffWorkflow refuse them for lack of a data-store implementation."""
+    root = tree.getroot()
+    refs = {el.get("id") for el in root.iter(f"{B}dataStoreReference")}
+    for assoc in list(root.iter(f"{B}dataInputAssociation", f"{B}dataOutputAssociation")):
+        source = assoc.findtext(f"{B}sourceRef")
+        target = assoc.findtext(f"{B}targetRef")
+        if source in refs or target in refs:
+            owner = assoc.getparent()
+            owner.remove(assoc)
+            for prop in owner.findall(f"{B}property"):
+                if prop.get("id") in (source, target):
+                    owner.remove(prop)
+    for el in list(root.iter(f"{B}dataStoreReference", f"{B}dataStore")):
+        el.getparent().remove(el)
+
+
+def relax(tree: etree._ElementTree, filename: str) -> list[Problem]:
+    """Lenient deployment (an explicit opt-in for migrating Camunda 7 diagrams): listeners are dropped and Java
+    delegates become external tasks whose topic is the class or expression, so an external-task worker can do
+    their work. Returns one warning per change."""
+    warnings: list[Problem] = []
+    root = tree.getroot()
+    for listener in list(root.iter(f"{C}taskListener", f"{C}executionListener")):
+        owner = listener.getparent().getparent()
+        warnings.append(Problem(f"ignored camunda:{etree.QName(listener).localname} (event "
+                                f"'{listener.get('event')}')", file=filename, element_id=owner.get("id"),
+                                line=listener.sourceline))
+        ext = listener.getparent()
+        ext.remove(listener)
+    for el in root.iter(f"{B}serviceTask", f"{B}sendTask"):
+        for attr in ("class", "delegateExpression", "expression"):
+            value = el.get(C + attr)
+            if value:
+                topic = value.strip()
+                if juel.is_juel(topic):
+                    topic = topic.strip("$#{} ")
+                del el.attrib[C + attr]
+                el.set(C + "type", "external")
+                el.set(C + "topic", topic)
+                warnings.append(Problem(f"Java delegate camunda:{attr}=\"{value}\" became an external task on "
+                                        f"topic '{topic}'", file=filename, element_id=el.get("id"),
+                                        line=el.sourceline))
+                break
+    return warnings
 
 
 def check_supported(tree: etree._ElementTree, filename: str, meta: dict[str, ActivityMeta],

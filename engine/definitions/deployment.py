@@ -37,12 +37,14 @@ def _latest(session: Session, key: str) -> ProcessDefinition | None:
 
 
 def deploy(uow: Any, resources: list[tuple[str, bytes]], *, name: str | None = None, source: str | None = None,
-           deployed_by: str | None = None, duplicate_filtering: bool = True) -> DeployResult:
+           deployed_by: str | None = None, duplicate_filtering: bool = True, lenient: bool = False) -> DeployResult:
+    """Validate and deploy. ``lenient`` (opt-in, for Camunda 7 migrations) drops listeners and turns Java
+    delegates into external tasks, reporting each change as a warning; the deployment remembers it."""
     session: Session = uow.session
     if not resources:
         raise DeploymentError([Problem("no resources given: upload at least one .bpmn file")])
     sandbox = uow.services.sandbox
-    parsed = parse_resources(resources, sandbox.check_expression, sandbox.check_script)
+    parsed = parse_resources(resources, sandbox.check_expression, sandbox.check_script, lenient=lenient)
     resources = _with_missing_dependencies(session, parsed, resources)
     if parsed.problems:
         raise DeploymentError(parsed.problems)
@@ -57,10 +59,12 @@ def deploy(uow: Any, resources: list[tuple[str, bytes]], *, name: str | None = N
             unchanged.append(definition_view(latest))
         else:
             changed.append((info, latest.version + 1 if latest else 1))
+    warnings = tuple(str(w) for w in parsed.warnings)
     if not changed:
-        return DeployResult(deployment=None, definitions=(), unchanged=tuple(unchanged))
+        return DeployResult(deployment=None, definitions=(), unchanged=tuple(unchanged), warnings=warnings)
 
-    dep = Deployment(id=str(uuid.uuid4()), name=name, source=source, deployment_time=uow.now, deployed_by=deployed_by)
+    dep = Deployment(id=str(uuid.uuid4()), name=name, source=source, deployment_time=uow.now, deployed_by=deployed_by,
+                     lenient=lenient)
     session.add(dep)
     for res_name, content in resources:
         session.add(Resource(id=str(uuid.uuid4()), deployment_id=dep.id, name=res_name,
@@ -79,9 +83,9 @@ def deploy(uow: Any, resources: list[tuple[str, bytes]], *, name: str | None = N
         uow.record("ProcessDefinitionDeployed", actor=deployed_by, definitionId=row.id, key=row.key,
                    version=row.version, deploymentId=dep.id)
     uow.record("DeploymentCreated", actor=deployed_by, deploymentId=dep.id, name=name,
-               resources=[n for n, _ in resources])
+               resources=[n for n, _ in resources], lenient=lenient, warnings=list(warnings))
     return DeployResult(deployment=deployment_view(dep, [n for n, _ in resources]), definitions=tuple(views),
-                        unchanged=tuple(unchanged))
+                        unchanged=tuple(unchanged), warnings=warnings)
 
 
 def _with_missing_dependencies(session: Session, parsed: ParsedResources,
@@ -113,7 +117,7 @@ def _with_missing_dependencies(session: Session, parsed: ParsedResources,
     if not extra:
         return resources
     # re-parse everything together (the extra documents' expressions were checked when they were deployed)
-    reparsed = parse_resources(resources + extra, _noop, _noop)
+    reparsed = parse_resources(resources + extra, _noop, _noop, lenient=bool(parsed.warnings))
     parsed.parser = reparsed.parser
     parsed.kinds.update(reparsed.kinds)
     parsed.meta.update({k: v for k, v in reparsed.meta.items() if k not in parsed.meta})
@@ -145,7 +149,9 @@ class ModelCache:
             raise NotFound(f"process definition '{definition_id}' does not exist")
         resources = [(r.name, r.content) for r in session.scalars(
             select(Resource).where(Resource.deployment_id == row.deployment_id).order_by(Resource.name)).all()]
-        parsed = parse_resources(resources, self._sandbox.check_expression, self._sandbox.check_script)
+        dep = session.get(Deployment, row.deployment_id)
+        parsed = parse_resources(resources, self._sandbox.check_expression, self._sandbox.check_script,
+                                 lenient=bool(dep and dep.lenient))
         model = build_model(parsed, row.key)
         with self._lock:
             self._cache[definition_id] = model

@@ -13,7 +13,15 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import Problem
 
-from .camunda import ActivityMeta, check_supported, collect_metadata, rewrite_expressions
+from .camunda import (
+    ActivityMeta,
+    check_supported,
+    collect_metadata,
+    relax,
+    rewrite_expressions,
+    strip_data_stores,
+)
+from .dmn import evaluation_order, split_decisions, translate_feel
 from .spiff_parser import OneWindowParser, apply_metadata
 from .xml import BPMN_NS, CAMUNDA_NS, document_kind, parse_document
 
@@ -37,6 +45,8 @@ class ParsedResources:
     processes: dict[str, ProcessInfo] = field(default_factory=dict)
     meta: dict[str, ActivityMeta] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    dmn_requirements: dict[str, list[str]] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
 
 
@@ -64,7 +74,7 @@ def _doc_hash(content: bytes) -> str:
 
 
 def parse_resources(resources: list[tuple[str, bytes]], check_expression: Checker, check_script: Checker,
-                    *, validate: bool = True) -> ParsedResources:
+                    *, validate: bool = True, lenient: bool = False) -> ParsedResources:
     parser = OneWindowParser(validate=validate)
     result = ParsedResources(parser=parser)
     bpmn_trees: list[tuple[str, bytes, etree._ElementTree]] = []
@@ -82,11 +92,18 @@ def parse_resources(resources: list[tuple[str, bytes]], check_expression: Checke
             continue
         result.kinds[name] = kind
         if kind == "dmn":
-            try:
-                parser.add_dmn_xml(tree.getroot(), filename=name)
-            except Exception as exc:  # SpiffWorkflow raises many types here
-                result.problems.append(_problem_from(exc, name))
+            docs, requirements = split_decisions(tree.getroot())
+            result.dmn_requirements.update(requirements)
+            for doc in docs:
+                translate_feel(doc)
+                try:
+                    parser.add_dmn_xml(doc, filename=name)
+                except Exception as exc:  # SpiffWorkflow raises many types here
+                    result.problems.append(_problem_from(exc, name))
             continue
+        strip_data_stores(tree)
+        if lenient:
+            result.warnings.extend(relax(tree, name))
         meta = collect_metadata(tree)
         for key in meta.keys() & result.meta.keys():
             if ":" not in key:  # same element id in two documents: only the scoped key stays usable
@@ -131,7 +148,8 @@ def build_model(parsed: ParsedResources, process_id: str) -> ProcessModel:
     """Build the spec of one executable process (raises SpiffWorkflow errors; callers collect them)."""
     spec = parsed.parser.get_spec(process_id)
     subs = parsed.parser.get_subprocess_specs(process_id)
-    apply_metadata([spec, *[s for s in subs.values() if s is not None]], parsed.meta)
+    apply_metadata([spec, *[s for s in subs.values() if s is not None]], parsed.meta,
+                   lambda ref: [parsed.parser.get_engine(r, None) for r in evaluation_order(ref, parsed.dmn_requirements)])
     return ProcessModel(spec=spec, subprocess_specs=subs, meta=parsed.meta)
 
 

@@ -133,33 +133,43 @@ def _map(mappings: tuple[tuple[str, str], ...], data: dict[str, Any]) -> dict[st
 
 class CamundaBusinessRuleTask(_IOMixin, BusinessRuleTask):
     """``camunda:resultVariable`` + ``mapDecisionResult`` (default resultList); without a result variable the
-    outputs merge into the data (SpiffWorkflow's behaviour)."""
+    outputs merge into the data (SpiffWorkflow's behaviour). Required decisions of a DRG are evaluated first and
+    their outputs are visible to this decision only."""
 
     result_variable: str | None = None
     map_decision_result: str | None = None
+    required_engines: list[Any] = []  # engines of the decisions this one requires, deepest first
 
     def _run_hook(self, my_task: Any) -> bool:
         engine = my_task.workflow.script_engine
         for name, expr in self.io_inputs:
             my_task.data[name] = engine.evaluate(my_task, expr) if _is_expr(expr) else expr
-        if not self.result_variable:
-            return bool(BusinessRuleTask._run_hook(self, my_task))
-        rules = self.dmnEngine.decide(my_task)
-        rows = [rule.output_as_dict(my_task) for rule in rules]
-        mode = self.map_decision_result or "resultList"
-        value: Any
-        if mode == "resultList":
-            value = rows
-        elif mode == "collectEntries":
-            value = [next(iter(r.values())) for r in rows if r]
-        elif mode == "singleResult":
-            value = rows[0] if rows else None
-        else:  # singleEntry
-            value = next(iter(rows[0].values())) if rows and rows[0] else None
-        my_task.data[self.result_variable] = value
+        own = dict(my_task.data)
+        for required in self.required_engines:
+            my_task.data.update(required.result(my_task))
+        try:
+            rules = self.dmnEngine.decide(my_task)
+            rows = [rule.output_as_dict(my_task) for rule in rules]
+            merged = self.dmnEngine.result(my_task) if not self.result_variable else None
+        finally:
+            my_task.data = own
+        if merged is not None:
+            my_task.data = DeepMerge.merge(my_task.data, merged)
+        else:
+            my_task.data[self.result_variable] = _map_result(self.map_decision_result or "resultList", rows)
         for name, expr in self.io_outputs:
             my_task.data[name] = engine.evaluate(my_task, expr) if _is_expr(expr) else expr
         return True
+
+
+def _map_result(mode: str, rows: list[dict[str, Any]]) -> Any:
+    if mode == "resultList":
+        return rows
+    if mode == "collectEntries":
+        return [next(iter(r.values())) for r in rows if r]
+    if mode == "singleResult":
+        return rows[0] if rows else None
+    return next(iter(rows[0].values())) if rows and rows[0] else None  # singleEntry
 
 
 class VariablesMessageEventDefinition(MessageEventDefinition):
@@ -179,6 +189,16 @@ class VariablesMessageEventDefinition(MessageEventDefinition):
         my_task.internal_data[self.name] = event.payload
 
 
+class _BusinessRuleTaskParser(BusinessRuleTaskParser):
+    """SpiffWorkflow's parser hard-codes its spec class; use the one registered (ours)."""
+
+    def create_task(self) -> Any:
+        decision_ref = self.get_decision_ref(self.node)
+        return self.spec_class(self.spec, self.bpmn_id,
+                               dmnEngine=self.process_parser.parser.get_engine(decision_ref, self.node),
+                               **self.bpmn_attributes)
+
+
 class OneWindowParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
@@ -186,7 +206,7 @@ class OneWindowParser(CamundaParser):
         full_tag("task"): (_with_mi(CamundaTaskParser), CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("task")][1]),
         full_tag("manualTask"): (_with_mi(CamundaTaskParser), CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("manualTask")][1]),
         full_tag("scriptTask"): (_with_mi(ScriptTaskParser), IOScriptTask),
-        full_tag("businessRuleTask"): (_with_mi(BusinessRuleTaskParser), CamundaBusinessRuleTask),
+        full_tag("businessRuleTask"): (_with_mi(_BusinessRuleTaskParser), CamundaBusinessRuleTask),
         full_tag("subProcess"): (_with_mi(SubWorkflowParser), CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("subProcess")][1]),
         full_tag("callActivity"): (_with_mi(CallActivityParser), CamundaCallActivity),
         full_tag("serviceTask"): (_with_mi(CamundaTaskParser), ExternalServiceTask),
@@ -197,7 +217,8 @@ class OneWindowParser(CamundaParser):
         super().__init__(validator=BpmnValidator() if validate else None)
 
 
-def apply_metadata(specs: list[Any], meta: dict[str, ActivityMeta]) -> None:
+def apply_metadata(specs: list[Any], meta: dict[str, ActivityMeta],
+                   required_engines: Any = None) -> None:
     """Hand the Camunda attributes our spec subclasses need to the parsed specs, and swap message definitions."""
     for spec in specs:
         for task_spec in spec.task_specs.values():
@@ -208,6 +229,8 @@ def apply_metadata(specs: list[Any], meta: dict[str, ActivityMeta]) -> None:
                 task_spec.call_in, task_spec.call_out = m.call_in, m.call_out
             elif isinstance(task_spec, CamundaBusinessRuleTask) and m is not None:
                 task_spec.result_variable, task_spec.map_decision_result = m.result_variable, m.map_decision_result
+                if required_engines is not None:
+                    task_spec.required_engines = required_engines(m.decision_ref) if m.decision_ref else []
             if isinstance(task_spec, _IOMixin) and m is not None:
                 task_spec.io_inputs, task_spec.io_outputs = m.inputs, m.outputs
             _swap_message_definitions(task_spec)

@@ -32,6 +32,7 @@ class Deployment(Base):
     tenant_id: Mapped[str | None] = mapped_column(String(64))
     deployment_time: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     deployed_by: Mapped[str | None] = mapped_column(String(128))
+    lenient: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Resource(Base):

@@ -112,10 +112,9 @@ def _raise_incident(uow: Any, case: Case, exc: Exception) -> None:
             task.error()
         except Exception:  # the task may be in a state that cannot move to ERROR
             pass
-    incident = Incident(id=str(uuid.uuid4()), instance_id=case.row.id, activity_id=activity,
-                        incident_type="failedScript" if reason != "error" or cause else "failedActivity",
-                        message=message, created=uow.now)
-    uow.session.add(incident)
+    uow.insert(Incident.__table__, id=str(uuid.uuid4()), instance_id=case.row.id, activity_id=activity,
+               incident_type="failedScript" if isinstance(cause, ScriptError) else "failedActivity",
+               message=message, created=uow.now, resolved_at=None)
     case.row.has_incident = True
     uow.record("IncidentCreated", instance_id=case.row.id, activity_id=activity, reason=reason, message=message)
     uow.defer_error(ScriptError(f"case '{case.row.business_key or case.row.id}' stopped at "

@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import EngineError, ScriptError
+from engine.errors import EngineError, ExpressionSyntaxError, ScriptError
 from engine.scripting import juel
 from engine.scripting.sandbox import Sandbox
 
@@ -54,7 +54,11 @@ class SandboxScriptEngine(PythonScriptEngine):
         self.sandbox = sandbox
 
     def validate(self, expression: str) -> None:
-        self.sandbox.check_expression(juel.to_python(expression))
+        # SpiffWorkflow's DMN engine relies on SyntaxError here to tell "== value" from "< value" entries
+        try:
+            self.sandbox.check_expression(juel.to_python(expression))
+        except ExpressionSyntaxError as exc:
+            raise SyntaxError(exc.message) from None
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
         extra = {**multi_instance_variables(task), **(external_context or {})}

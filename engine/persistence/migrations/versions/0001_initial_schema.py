@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:25:37.999911
+Create Date: 2026-11-22 14:58:13.444286
 """
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.Column('tenant_id', sa.String(length=64), nullable=True),
     sa.Column('deployment_time', engine.persistence.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('deployed_by', sa.String(length=128), nullable=True),
+    sa.Column('lenient', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_deployment'))
     )
     with op.batch_alter_table('deployment', schema=None) as batch_op:
