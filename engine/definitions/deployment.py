@@ -73,7 +73,7 @@ def deploy(uow: Any, resources: list[tuple[str, bytes]], *, name: str | None = N
     views = []
     for info, version in changed:
         row = ProcessDefinition(
-            id=f"{info.key}:{version}:{uuid.uuid4()}", key=info.key, version=version, name=info.name,
+            id=_definition_id(info.key, version), key=info.key, version=version, name=info.name,
             deployment_id=dep.id, resource_name=info.resource_name, content_hash=info.content_hash,
             version_tag=info.version_tag, description=info.description, suspended=False,
             startable_by_message=",".join(info.message_starts) or None,
@@ -178,3 +178,10 @@ def resolve_definition(session: Session, *, key: str | None = None, definition_i
 
 def count_definitions(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(ProcessDefinition)) or 0)
+
+
+def _definition_id(key: str, version: int) -> str:
+    """Camunda's ``key:version:uuid``; like Camunda, just the uuid when that would exceed the 64-character column."""
+    generated = str(uuid.uuid4())
+    full = f"{key}:{version}:{generated}"
+    return full if len(full) <= 64 else generated

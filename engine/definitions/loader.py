@@ -48,6 +48,8 @@ class ParsedResources:
     warnings: list[Problem] = field(default_factory=list)
     dmn_requirements: dict[str, list[str]] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
+    # BPMN resource -> ids of the processes in it that are marked isExecutable="false"
+    non_executable: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ def parse_resources(resources: list[tuple[str, bytes]], check_expression: Checke
                     result.problems.append(_problem_from(exc, name))
             continue
         strip_data_stores(tree)
+        _name_anonymous_flows(tree)
         if lenient:
             result.warnings.extend(relax(tree, name))
         meta = collect_metadata(tree)
@@ -119,8 +122,10 @@ def parse_resources(resources: list[tuple[str, bytes]], check_expression: Checke
         except Exception as exc:
             result.problems.append(_problem_from(exc, name))
             continue
+        result.non_executable[name] = []
         for proc in tree.getroot().findall(f"{{{BPMN_NS}}}process"):
             if proc.get("isExecutable", "true") != "true":  # absent = executable, as SpiffWorkflow reads it
+                result.non_executable[name].append(proc.get("id", "?"))
                 continue
             pid = proc.get("id", "")
             doc = proc.find(f"{{{BPMN_NS}}}documentation")
@@ -134,6 +139,21 @@ def parse_resources(resources: list[tuple[str, bytes]], check_expression: Checke
                 message_starts=_message_names(tree, starts),
             )
     return result
+
+
+def _name_anonymous_flows(tree: etree._ElementTree) -> None:
+    """Give id-less sequence flows an id (the XSD allows them and Camunda runs them; SpiffWorkflow drops them)."""
+    taken = {el.get("id") for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
+    for flow in tree.getroot().iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        if flow.get("id"):
+            continue
+        base = f"Flow_{flow.get('sourceRef', 'source')}_to_{flow.get('targetRef', 'target')}"
+        candidate, n = base, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{base}_{n}"
+        taken.add(candidate)
+        flow.set("id", candidate)
 
 
 def _message_names(tree: etree._ElementTree, refs: tuple[str, ...]) -> tuple[str, ...]:
@@ -156,8 +176,18 @@ def build_model(parsed: ParsedResources, process_id: str) -> ProcessModel:
 def validate_processes(parsed: ParsedResources) -> None:
     """Build every executable process once so that reference and structure errors surface at deploy time."""
     if not parsed.processes and not parsed.problems:
-        parsed.problems.append(Problem(
-            "no executable process: mark the process isExecutable=\"true\" (non-executable diagrams cannot be deployed)"))
+        bpmn_files = [name for name, kind in parsed.kinds.items() if kind == "bpmn"]
+        for name in bpmn_files:
+            ids = parsed.non_executable.get(name, [])
+            if ids:
+                parsed.problems.append(Problem(
+                    "no executable process: " + ", ".join(f"'{pid}'" for pid in ids) + " is marked "
+                    "isExecutable=\"false\"; set isExecutable=\"true\" to deploy it", file=name,
+                    element_id=ids[0]))
+            else:
+                parsed.problems.append(Problem("no executable process: the document defines no process", file=name))
+        if not bpmn_files:
+            parsed.problems.append(Problem("no executable process: the deployment holds no BPMN document"))
     for pid, info in parsed.processes.items():
         try:
             build_model(parsed, pid)

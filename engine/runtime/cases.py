@@ -103,7 +103,10 @@ def run_steps(uow: Any, case: Case) -> None:
 
 def _raise_incident(uow: Any, case: Case, exc: Exception) -> None:
     task = getattr(exc, "task", None)
-    activity = getattr(getattr(task, "task_spec", None), "bpmn_id", None) if task is not None else None
+    # SpiffWorkflow raises some errors with the task (scripts), others only with its spec (a gateway without a
+    # matching flow raises WorkflowException(task_spec=...)).
+    spec = getattr(task, "task_spec", None) if task is not None else getattr(exc, "task_spec", None)
+    activity = getattr(spec, "bpmn_id", None)
     cause = getattr(exc, "exception", None) or exc.__cause__
     reason = cause.reason if isinstance(cause, ScriptError) else "error"
     message = cause.message if isinstance(cause, ScriptError) else str(exc)

@@ -14,6 +14,7 @@ from engine.persistence.models import ExternalTask, ProcessInstance, Task, TaskI
 from engine.scripting import juel
 
 from . import spiff, values
+from .script_engine import multi_instance_variables
 
 
 # statements built once (building SQL expressions costs more than running them on SQLite)
@@ -33,14 +34,7 @@ def _meta(model: ProcessModel, task: Any) -> ActivityMeta | None:
 
 
 def _mi_context(task: Any) -> dict[str, Any]:
-    parent = spiff.mi_parent(task)
-    if parent is None:
-        return {}
-    children = parent.children
-    done = sum(1 for c in children if c.has_state(spiff.TaskState.COMPLETED))
-    return {"nrOfInstances": len(children), "nrOfCompletedInstances": done,
-            "nrOfActiveInstances": len(children) - done,
-            "loopCounter": children.index(task) if task in children else 0}
+    return multi_instance_variables(task) if spiff.mi_parent(task) is not None else {}
 
 
 def create_task_row(uow: Any, row: ProcessInstance, task: Any, model: ProcessModel) -> str:

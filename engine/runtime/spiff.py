@@ -205,7 +205,20 @@ def send_message(wf: BpmnWorkflow, definition: Any, variables: dict[str, Any]) -
 
 
 def waiting_message_names(wf: BpmnWorkflow) -> set[str]:
-    return {e.name for e in wf.waiting_events() if e.event_type.endswith("MessageEventDefinition")}
+    """Names of the messages some waiting task of the case catches (event-based gateways included)."""
+    names: set[str] = set()
+
+    def collect(definition: Any) -> None:
+        nested = getattr(definition, "event_definitions", None)
+        if nested is not None:  # MultipleEventDefinition: an event-based gateway or a multiple event
+            for child in nested:
+                collect(child)
+        elif type(definition).__name__.endswith("MessageEventDefinition"):
+            names.add(definition.name)
+
+    for task in wf.event_manager.tasks.values():
+        collect(task.task_spec.event_definition)
+    return names
 
 
 def message_definition(name: str) -> Any:

@@ -1,1 +1,3 @@
-"""Sandboxed expressions and scripts: JUEL translation and the RestrictedPython sandbox."""
+"""Sandboxed expressions and scripts: JUEL translation (``juel``) and the RestrictedPython sandbox (``sandbox``)."""
+
+from __future__ import annotations

@@ -13,13 +13,16 @@ Text without ``${``/``#{`` is SpiffWorkflow's own dialect (Python) and is return
 
 from __future__ import annotations
 
+import calendar
 import keyword
+import math
+import operator
 import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 from engine.errors import ExpressionSyntaxError, ScriptError
 
@@ -29,52 +32,67 @@ _TOKEN = re.compile(r"""
   | (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
   | (?P<op>&&|\|\||==|!=|<=|>=|[-+*/%<>!?:.,()\[\]])
   | (?P<id>[A-Za-z_$][A-Za-z0-9_$]*)
-""", re.VERBOSE)
+""", re.VERBOSE | re.DOTALL)
 _WORD_OPS = {"and": "&&", "or": "||", "not": "!", "eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=",
              "ge": ">=", "div": "/", "mod": "%"}
 _LITERALS = {"true": "True", "false": "False", "null": "None"}
+_ESCAPE = re.compile(r"\\([\\'\"])")  # JUEL string literals escape only \\, \' and \"
 DATE_METHODS = {"plusYears", "plusMonths", "plusWeeks", "plusDays", "plusHours", "plusMinutes", "plusSeconds",
                 "minusYears", "minusMonths", "minusWeeks", "minusDays", "minusHours", "minusMinutes",
                 "minusSeconds", "toDate", "withTimeAtStartOfDay"}
+_LEVELS = (("||",), ("&&",), ("==", "!="), ("<", ">", "<=", ">="), ("+", "-"), ("*", "/", "%"))
+Token = tuple[str, str, int]  # kind, text, position in the whole expression text
 
 
 def is_juel(text: str | None) -> bool:
+    """True when ``text`` holds a JUEL expression (``${...}`` or ``#{...}``), else it is SpiffWorkflow's Python."""
     return text is not None and ("${" in text or "#{" in text)
 
 
+def _emit(op: str, left: str, right: str) -> str:
+    if op in ("||", "&&"):
+        return f"(juel_bool({left}) {'or' if op == '||' else 'and'} juel_bool({right}))"
+    if op == "==":
+        return f"juel_eq({left}, {right})"
+    if op == "!=":
+        return f"(not juel_eq({left}, {right}))"
+    if op in ("<", ">", "<=", ">="):
+        return f"juel_cmp({op!r}, {left}, {right})"
+    return f"juel_div({left}, {right})" if op == "/" else f"juel_arith({op!r}, {left}, {right})"
+
+
 class _Parser:
+    """Recursive descent over one ``${...}`` body; each rule returns Python source."""
+
     def __init__(self, source: str, whole: str, offset: int) -> None:
         self.whole = whole
-        self.tokens: list[tuple[str, str, int]] = []
+        self.tokens: list[Token] = []
         pos = 0
         while pos < len(source):
             m = _TOKEN.match(source, pos)
             if m is None:
                 self.fail(f"unexpected character '{source[pos]}'", offset + pos)
-            kind = m.lastgroup or ""
+            kind, value = m.lastgroup or "", m.group()
+            if kind == "id" and value in _WORD_OPS:
+                kind, value = "op", _WORD_OPS[value]
+            elif kind == "id" and value == "empty":
+                kind = "op"
             if kind != "ws":
-                value = m.group()
-                if kind == "id" and value in _WORD_OPS:
-                    kind, value = "op", _WORD_OPS[value]
-                elif kind == "id" and value == "empty":
-                    kind = "op"
                 self.tokens.append((kind, value, offset + pos))
             pos = m.end()
         self.i = 0
-        self.end = offset + len(source)
+        self.start, self.end = offset, offset + len(source)
 
-    def fail(self, message: str, pos: int | None = None) -> None:
-        where = f" at position {pos}" if pos is not None else ""
-        raise ExpressionSyntaxError(f"{message}{where} in '{self.whole}'", expression=self.whole)
+    def fail(self, message: str, pos: int) -> NoReturn:
+        raise ExpressionSyntaxError(f"{message} at position {pos} in '{self.whole}'", expression=self.whole)
 
-    def peek(self) -> tuple[str, str, int] | None:
+    def peek(self) -> Token | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
 
-    def take(self, value: str | None = None) -> tuple[str, str, int]:
+    def take(self, value: str | None = None) -> Token:
         tok = self.peek()
         if tok is None:
-            self.fail("unexpected end of expression", self.end)
-        assert tok is not None
+            self.fail("unexpected end of expression" + (f" (expected '{value}')" if value else ""), self.end)
         if value is not None and tok[1] != value:
             self.fail(f"expected '{value}' but found '{tok[1]}'", tok[2])
         self.i += 1
@@ -82,11 +100,11 @@ class _Parser:
 
     def at(self, *values: str) -> bool:
         tok = self.peek()
-        return tok is not None and tok[0] in ("op",) and tok[1] in values
+        return tok is not None and tok[0] == "op" and tok[1] in values
 
     def parse(self) -> str:
         if not self.tokens:
-            self.fail("empty expression")
+            self.fail("empty expression", self.start)
         out = self.ternary()
         tok = self.peek()
         if tok is not None:
@@ -94,57 +112,22 @@ class _Parser:
         return out
 
     def ternary(self) -> str:
-        cond = self.or_()
-        if self.at("?"):
-            self.take("?")
-            yes = self.ternary()
-            self.take(":")
-            no = self.ternary()
-            return f"({yes} if juel_bool({cond}) else {no})"
-        return cond
+        cond = self.binary(0)
+        if not self.at("?"):
+            return cond
+        self.take("?")
+        yes = self.ternary()
+        self.take(":")
+        return f"({yes} if juel_bool({cond}) else {self.ternary()})"
 
-    def or_(self) -> str:
-        left = self.and_()
-        while self.at("||"):
-            self.take()
-            left = f"(juel_bool({left}) or juel_bool({self.and_()}))"
-        return left
-
-    def and_(self) -> str:
-        left = self.equality()
-        while self.at("&&"):
-            self.take()
-            left = f"(juel_bool({left}) and juel_bool({self.equality()}))"
-        return left
-
-    def equality(self) -> str:
-        left = self.relational()
-        while self.at("==", "!="):
+    def binary(self, level: int) -> str:
+        """One precedence level of ``|| && ==/!= relational +/- * / %``, left-associative."""
+        if level == len(_LEVELS):
+            return self.unary()
+        left = self.binary(level + 1)
+        while self.at(*_LEVELS[level]):
             op = self.take()[1]
-            right = self.relational()
-            left = f"juel_eq({left}, {right})" if op == "==" else f"(not juel_eq({left}, {right}))"
-        return left
-
-    def relational(self) -> str:
-        left = self.additive()
-        while self.at("<", ">", "<=", ">="):
-            op = self.take()[1]
-            left = f"juel_cmp({op!r}, {left}, {self.additive()})"
-        return left
-
-    def additive(self) -> str:
-        left = self.multiplicative()
-        while self.at("+", "-"):
-            op = self.take()[1]
-            left = f"juel_arith({op!r}, {left}, {self.multiplicative()})"
-        return left
-
-    def multiplicative(self) -> str:
-        left = self.unary()
-        while self.at("*", "/", "%"):
-            op = self.take()[1]
-            right = self.unary()
-            left = f"juel_div({left}, {right})" if op == "/" else f"juel_arith({op!r}, {left}, {right})"
+            left = _emit(op, left, self.binary(level + 1))
         return left
 
     def unary(self) -> str:
@@ -160,25 +143,26 @@ class _Parser:
         return self.postfix()
 
     def postfix(self) -> str:
-        tok = self.peek()
+        first = self.peek()
         out = self.primary()
-        is_date = tok is not None and tok[1] == "dateTime"
+        is_date = first is not None and first[1] == "dateTime"
         while True:
             if self.at("."):
                 self.take()
                 name_tok = self.take()
+                name = name_tok[1]
                 if name_tok[0] != "id":
-                    self.fail(f"expected a property name after '.', found '{name_tok[1]}'", name_tok[2])
-                if name_tok[1].startswith("_"):
-                    self.fail(f"property '{name_tok[1]}' cannot be used", name_tok[2])
+                    self.fail(f"expected a property name after '.', found '{name}'", name_tok[2])
+                if name.startswith("_"):
+                    self.fail(f"property '{name}' cannot be used", name_tok[2])
                 if self.at("("):
-                    if not is_date or name_tok[1] not in DATE_METHODS:
-                        self.fail(f"method calls are not supported ('{name_tok[1]}(...)'; only the date chain "
-                                  "dateTime().plusDays(n)...toDate() is)", name_tok[2])
-                    args = self.arguments()
-                    out = f"juel_date_call({out}, {name_tok[1]!r}, [{', '.join(args)}])"
+                    if not is_date or name not in DATE_METHODS:
+                        self.fail(f"method calls are not supported ('{name}(...)'; pass values as process "
+                                  "variables instead; only the date chain dateTime().plusDays(n)...toDate() is "
+                                  "understood)", name_tok[2])
+                    out = f"juel_date_call({out}, {name!r}, [{', '.join(self.arguments())}])"
                 else:
-                    out = f"juel_get({out}, {name_tok[1]!r})"
+                    out = f"juel_get({out}, {name!r})"
             elif self.at("["):
                 self.take()
                 key = self.ternary()
@@ -201,87 +185,86 @@ class _Parser:
     def primary(self) -> str:
         kind, value, pos = self.take()
         if kind == "num":
-            return value
+            return str(int(value)) if value.isdigit() else value  # JUEL reads 007 as 7; Python refuses it
         if kind == "str":
-            return repr(_unescape(value[1:-1]))
+            return repr(_ESCAPE.sub(r"\1", value[1:-1]))
         if kind == "id":
             if value in _LITERALS:
                 return _LITERALS[value]
             if value.startswith("_") or "$" in value or keyword.iskeyword(value):
                 self.fail(f"'{value}' cannot be used as a variable name", pos)
-            if self.at("("):
-                return f"{value}({', '.join(self.arguments())})"
-            return value
+            return f"{value}({', '.join(self.arguments())})" if self.at("(") else value
         if value == "(":
             inner = self.ternary()
             self.take(")")
             return f"({inner})"
         self.fail(f"unexpected '{value}'", pos)
-        return ""
-
-
-def _unescape(text: str) -> str:
-    return re.sub(r"\\(.)", lambda m: m.group(1), text)
 
 
 def _split_composite(text: str) -> list[tuple[bool, str, int]]:
-    """Split ``a ${x} b`` into literal and expression parts (is_expr, text, offset)."""
+    """Split ``a ${x} b`` into literal and expression parts (is_expr, text, offset); ``\\${`` is a literal."""
     parts: list[tuple[bool, str, int]] = []
+    literal: list[str] = []
     i = 0
-    literal_start = 0
     while i < len(text):
-        if text[i] in "$#" and text[i + 1:i + 2] == "{":
-            if i > literal_start:
-                parts.append((False, text[literal_start:i], literal_start))
-            depth, j, quote = 1, i + 2, ""
-            while j < len(text) and depth:
-                ch = text[j]
-                if quote:
-                    if ch == "\\":
-                        j += 1
-                    elif ch == quote:
-                        quote = ""
-                elif ch in "'\"":
-                    quote = ch
-                elif ch == "{":
-                    depth += 1
-                elif ch == "}":
-                    depth -= 1
-                j += 1
-            if depth:
-                raise ExpressionSyntaxError(f"unbalanced braces: '{{' at position {i} is never closed in '{text}'",
-                                            expression=text)
-            parts.append((True, text[i + 2:j - 1], i + 2))
-            i = literal_start = j
-        else:
+        if text[i] == "\\" and text[i + 1:i + 2] in ("$", "#") and text[i + 2:i + 3] == "{":
+            literal.append(text[i + 1:i + 3])
+            i += 3
+            continue
+        if text[i] not in "$#" or text[i + 1:i + 2] != "{":
+            literal.append(text[i])
             i += 1
-    if literal_start < len(text):
-        parts.append((False, text[literal_start:], literal_start))
+            continue
+        if literal:
+            parts.append((False, "".join(literal), i))
+            literal = []
+        depth, j, quote = 1, i + 2, ""
+        while j < len(text) and depth:
+            ch = text[j]
+            if quote:
+                if ch == "\\":
+                    j += 1
+                elif ch == quote:
+                    quote = ""
+            elif ch in "'\"":
+                quote = ch
+            elif ch in "{}":
+                depth += 1 if ch == "{" else -1
+            j += 1
+        if depth:
+            raise ExpressionSyntaxError(f"unbalanced braces: '{text[i:i + 2]}' at position {i} is never closed "
+                                        f"in '{text}'", expression=text)
+        parts.append((True, text[i + 2:j - 1], i + 2))
+        i = j
+    if literal:
+        parts.append((False, "".join(literal), len(text)))
     return parts
 
 
 @lru_cache(maxsize=4096)
 def to_python(text: str) -> str:
-    """Translate one Camunda expression to Python; non-JUEL text (SpiffWorkflow's dialect) is returned as is."""
+    """Translate one Camunda expression to Python; non-JUEL text (SpiffWorkflow's dialect) is returned as is.
+
+    A text that is one ``${...}`` keeps the value's type; composite text becomes string concatenation."""
     if not is_juel(text):
         return text
     stripped = text.strip()
     parts = _split_composite(stripped)
     if len(parts) == 1 and parts[0][0]:
         return _Parser(parts[0][1], stripped, parts[0][2]).parse()
-    pieces = []
-    for is_expr, chunk, offset in parts:
-        pieces.append(f"juel_str({_Parser(chunk, stripped, offset).parse()})" if is_expr else repr(chunk))
+    pieces = [f"juel_str({_Parser(chunk, stripped, offset).parse()})" if is_expr else repr(chunk)
+              for is_expr, chunk, offset in parts]
     return " + ".join(pieces) if pieces else "''"
 
 
 _ISO_DURATION = re.compile(r"^-?P(?!$)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?"
                            r"(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
-_CRON = re.compile(r"^\S+(\s+\S+){4,6}$")
+_CRON_FIELD = re.compile(r"^(?=.*[\d*?])[\d*?/,\-LW#]+$|^[A-Z]{3}([-,][A-Z]{3})*$", re.IGNORECASE)
 
 
 def is_iso_literal(text: str) -> bool:
+    """An ISO 8601 duration, date-time or repeating interval (``R3/PT10M``, ``R2/<start>/PT1H``)."""
     t = text.strip()
     if t.startswith("R"):
         head, _, rest = t.partition("/")
@@ -291,14 +274,21 @@ def is_iso_literal(text: str) -> bool:
     return bool(_ISO_DURATION.match(t) or _ISO_DATETIME.match(t))
 
 
+def _is_cron(text: str) -> bool:
+    fields = text.split()
+    return 5 <= len(fields) <= 7 and all(_CRON_FIELD.match(f) for f in fields) and bool(re.match(r"[\d*]", text))
+
+
 def timer_to_python(text: str) -> str:
-    """A timer definition as Camunda Modeler writes it (bare ISO 8601 or ``${expr}``) → Python for SpiffWorkflow."""
+    """A timer definition as Camunda Modeler writes it (bare ISO 8601 or ``${expr}``) → Python for SpiffWorkflow.
+
+    Anything else (a Python string literal, an f-string, a variable name) is already Python and is unchanged."""
     t = text.strip()
     if is_juel(t):
         return to_python(t)
     if is_iso_literal(t):
         return repr(t)
-    if _CRON.match(t) and not any(c in t for c in "\"'()"):
+    if _is_cron(t):
         raise ExpressionSyntaxError(f"cron timer cycles ('{t}') are not supported yet: use an ISO 8601 "
                                     "repeating interval such as R/PT5M", expression=t)
     return text
@@ -313,35 +303,33 @@ def _number(value: Any) -> Any:
     if value is None or value == "":
         return 0
     if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
+        for kind in (int, float):
             try:
-                return float(value)
+                return kind(value)
             except ValueError:
-                raise ScriptError(f"cannot coerce '{value}' to a number") from None
+                pass
+        raise ScriptError(f"cannot coerce '{value[:80]}' to a number")
     raise ScriptError(f"cannot use {type(value).__name__} as a number")
 
 
+def _is_num(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
 def juel_bool(value: Any) -> bool:
+    """JUEL truthiness: strings are true only when they read 'true' (Boolean.valueOf); null is false."""
     if isinstance(value, str):
         return value.strip().lower() == "true"
-    if value is None:
-        return False
-    return bool(value)
-
-
-def _numeric_pair(a: Any, b: Any) -> bool:
-    nums = (int, float, Decimal)
-    return (isinstance(a, nums) and not isinstance(a, bool)) or (isinstance(b, nums) and not isinstance(b, bool))
+    return False if value is None else bool(value)
 
 
 def juel_eq(a: Any, b: Any) -> bool:
+    """``==``: null equals only null, booleans compare as booleans, a number against a numeric string as numbers."""
     if a is None or b is None:
         return a is b
     if isinstance(a, bool) or isinstance(b, bool):
         return juel_bool(a) == juel_bool(b)
-    if _numeric_pair(a, b):
+    if _is_num(a) or _is_num(b):
         try:
             return bool(_number(a) == _number(b))
         except ScriptError:
@@ -349,24 +337,24 @@ def juel_eq(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {"<": operator.lt, ">": operator.gt, "<=": operator.le,
+                                                  ">=": operator.ge}
+
+
 def juel_cmp(op: str, a: Any, b: Any) -> bool:
-    if _numeric_pair(a, b):  # two strings compare as strings, as in JUEL
+    """``< > <= >=``: numbers when either side is a number (strings coerced), strings compare as strings."""
+    if _is_num(a) or _is_num(b):
         a, b = _number(a), _number(b)
     if a is None or b is None:
         return False
     try:
-        if op == "<":
-            return bool(a < b)
-        if op == ">":
-            return bool(a > b)
-        if op == "<=":
-            return bool(a <= b)
-        return bool(a >= b)
+        return bool(_COMPARE[op](a, b))
     except TypeError:
         raise ScriptError(f"cannot compare {type(a).__name__} and {type(b).__name__} with '{op}'") from None
 
 
 def juel_arith(op: str, a: Any, b: Any) -> Any:
+    """``+ - * %`` with JUEL coercion (``%`` keeps the dividend's sign, as in Java)."""
     if op == "+" and isinstance(a, str) and isinstance(b, str):
         try:
             return _number(a) + _number(b)
@@ -381,17 +369,24 @@ def juel_arith(op: str, a: Any, b: Any) -> Any:
         return x * y
     if y == 0:
         raise ScriptError("division by zero")
-    return x % y
+    if isinstance(x, int) and isinstance(y, int):
+        return (abs(x) % abs(y)) * (1 if x >= 0 else -1)
+    return math.fmod(x, y)
 
 
 def juel_div(a: Any, b: Any) -> Any:
+    """``/`` and ``div``: always floating-point division."""
     x, y = _number(a), _number(b)
     if y == 0:
         raise ScriptError("division by zero")
-    return x / y
+    try:
+        return x / y
+    except TypeError:  # Decimal mixed with float
+        return float(x) / float(y)
 
 
 def juel_empty(value: Any) -> bool:
+    """``empty x``: true for null, '' and empty collections."""
     if value is None:
         return True
     if isinstance(value, str | list | tuple | dict | set | frozenset):
@@ -400,6 +395,7 @@ def juel_empty(value: Any) -> bool:
 
 
 def juel_get(obj: Any, key: Any) -> Any:
+    """``a.b`` / ``a['b']`` / ``a[0]``: only maps and lists; a missing property is an error."""
     if obj is None:
         raise ScriptError(f"cannot read '{key}' of null")
     if isinstance(obj, Mapping):
@@ -415,6 +411,7 @@ def juel_get(obj: Any, key: Any) -> Any:
 
 
 def juel_str(value: Any) -> str:
+    """A value as composite text prints it: null → '', booleans → true/false."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -433,24 +430,14 @@ class JodaDateTime:
             return self.value
         if name == "withTimeAtStartOfDay":
             return JodaDateTime(self.value.replace(hour=0, minute=0, second=0, microsecond=0))
-        sign = 1 if name.startswith("plus") else -1
-        unit = name[4:] if sign == 1 else name[5:]
+        sign, unit = (1, name[4:]) if name.startswith("plus") else (-1, name[5:])
         n = int(_number(args[0])) * sign if args else 0
         if unit in ("Years", "Months"):
-            months = n * (12 if unit == "Years" else 1)
-            return JodaDateTime(_add_months(self.value, months))
-        delta = {"Weeks": timedelta(weeks=n), "Days": timedelta(days=n), "Hours": timedelta(hours=n),
-                 "Minutes": timedelta(minutes=n), "Seconds": timedelta(seconds=n)}[unit]
-        return JodaDateTime(self.value + delta)
-
-
-def _add_months(value: datetime, months: int) -> datetime:
-    import calendar
-
-    month = value.month - 1 + months
-    year, month = value.year + month // 12, month % 12 + 1
-    day = min(value.day, calendar.monthrange(year, month)[1])
-    return value.replace(year=year, month=month, day=day)
+            month = self.value.month - 1 + n * (12 if unit == "Years" else 1)
+            year, month = self.value.year + month // 12, month % 12 + 1
+            day = min(self.value.day, calendar.monthrange(year, month)[1])
+            return JodaDateTime(self.value.replace(year=year, month=month, day=day))
+        return JodaDateTime(self.value + timedelta(**{unit.lower(): n}))
 
 
 def juel_date_call(obj: Any, name: str, args: list[Any]) -> Any:
@@ -460,9 +447,7 @@ def juel_date_call(obj: Any, name: str, args: list[Any]) -> Any:
 
 
 def juel_helpers(now: Callable[[], datetime] | None = None) -> dict[str, Callable[..., Any]]:
-    """The functions translated expressions call; ``now`` gives ``dateTime()`` its clock."""
-    from datetime import UTC
-
+    """The functions translated expressions call; ``now`` gives ``dateTime()``, ``now()`` and ``today()`` a clock."""
     clock = now or (lambda: datetime.now(UTC))
     return {
         "juel_bool": juel_bool, "juel_eq": juel_eq, "juel_cmp": juel_cmp, "juel_arith": juel_arith,
