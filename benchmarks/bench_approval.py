@@ -1,8 +1,9 @@
 """Approval workload benchmark (not a test): start → window task → XOR → 3 parallel department tasks → join →
-final task, driven through the engine façade on a real SQLite file; plus the cost of one completion in a case that
-already holds 10, 100 and 1,000 completed tasks (a 补正 rework loop).
+final task, driven through the engine façade on a real SQLite file by 1 and by 2 worker processes (one engine
+each, as the web app's workers are); plus the cost of one completion in a case that already holds 10, 100 and
+1,000 completed tasks (a 补正 rework loop).
 
-    python benchmarks/bench_approval.py [--cases 300] [--json out.json]
+    python benchmarks/bench_approval.py [--cases 600] [--processes 1,2] [--rounds 3] [--json out.json]
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import multiprocessing
+import os
+import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,13 +45,37 @@ def drive_case(engine, n: int) -> int:
     return completions
 
 
-def throughput(engine, cases: int) -> dict[str, float]:
-    drive_case(engine, -1)  # warm the spec cache
+def _worker(url: str, first: int, count: int, ready: Any, go: Any, done: Any) -> None:
+    engine = build_engine(Settings(database_url=url))
+    drive_case(engine, -1 - first)  # warm the spec cache and the connection pool
+    ready.put(1)
+    go.wait()
+    completions = sum(drive_case(engine, i) for i in range(first, first + count))
+    done.put(completions)
+    engine.close()
+
+
+def throughput(url: str, cases: int, processes: int) -> dict[str, float]:
+    """``cases`` cases, split over ``processes`` worker processes sharing one SQLite file; wall-clock rate."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, done, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    share = cases // processes
+    workers = [ctx.Process(target=_worker, args=(url, 1_000_000 * (k + 1), share, ready, go, done))
+               for k in range(processes)]
+    for w in workers:
+        w.start()
+    for _ in workers:
+        ready.get(timeout=120)
     t0 = time.perf_counter()
-    completions = sum(drive_case(engine, i) for i in range(cases))
+    go.set()
+    completions = sum(done.get(timeout=600) for _ in workers)
     elapsed = time.perf_counter() - t0
-    return {"cases": cases, "seconds": round(elapsed, 2), "cases_per_s": round(cases / elapsed, 1),
-            "completions_per_s": round(completions / elapsed, 1), "completions": completions}
+    for w in workers:
+        w.join()
+    total = share * processes
+    return {"processes": processes, "cases": total, "seconds": round(elapsed, 2),
+            "cases_per_s": round(total / elapsed, 1), "completions_per_s": round(completions / elapsed, 1),
+            "completions": completions}
 
 
 def completion_cost(engine, marks: tuple[int, ...] = (10, 100, 1000), batches: int = 3,
@@ -76,16 +105,29 @@ def completion_cost(engine, marks: tuple[int, ...] = (10, 100, 1000), batches: i
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cases", type=int, default=300)
+    ap.add_argument("--cases", type=int, default=600)
+    ap.add_argument("--processes", default="1,2", help="comma-separated worker-process counts to measure")
+    ap.add_argument("--rounds", type=int, default=3, help="measure each process count this many times")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
+    result: dict[str, Any] = {"throughput": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        engine = build_engine(Settings(database_url=f"sqlite:///{tmp}/bench.db"))
+        url = f"sqlite:///{tmp}/bench.db"
+        engine = build_engine(Settings(database_url=url))
         engine.repository.deploy_files([SAMPLE, LOOP])
-        result = {"throughput": throughput(engine, args.cases), "completion_ms_at": completion_cost(engine)}
+        for processes in (int(p) for p in args.processes.split(",")):
+            rounds = [throughput(url, args.cases, processes) for _ in range(args.rounds)]
+            rates = sorted(r["cases_per_s"] for r in rounds)
+            result["throughput"][processes] = {
+                "cases_per_s_median": statistics.median(rates), "cases_per_s_rounds": rates,
+                "completions_per_s_median": statistics.median(sorted(r["completions_per_s"] for r in rounds)),
+                "cases_per_round": rounds[0]["cases"], "completions_per_case": rounds[0]["completions"]
+                / rounds[0]["cases"]}
+        result["completion_ms_at"] = completion_cost(engine)
         engine.close()
     at = result["completion_ms_at"]
     result["ratio_1000_vs_10"] = round(at[1000] / at[10], 2)
+    result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

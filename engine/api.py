@@ -91,7 +91,8 @@ class RuntimeService:
               variables: dict[str, Any] | None = None, started_by: str | None = None) -> InstanceView:
         """Start a case of the latest version of ``key`` (or of ``definition_id``)."""
         return self._ex.run(partial(instances.start_instance, key=key, definition_id=definition_id,
-                                    business_key=business_key, variables=variables, started_by=started_by))
+                                    business_key=business_key, variables=variables, started_by=started_by),
+                            optimistic=True)
 
     def correlate(self, message: str, *, business_key: str | None = None,
                   correlation_keys: dict[str, Any] | None = None, variables: dict[str, Any] | None = None,
@@ -154,7 +155,8 @@ class TaskService:
         return self._ex.run(partial(task_commands.resolve, task_id=task_id, user_id=user_id, variables=variables))
 
     def complete(self, task_id: str, user_id: str | None = None, variables: dict[str, Any] | None = None) -> TaskView:
-        return self._ex.run(partial(task_commands.complete, task_id=task_id, user_id=user_id, variables=variables))
+        return self._ex.run(partial(task_commands.complete, task_id=task_id, user_id=user_id, variables=variables),
+                            optimistic=True)
 
     def comment(self, task_id: str, message: str, user_id: str | None = None) -> CommentView:
         return self._ex.run(partial(task_commands.add_comment, task_id=task_id, instance_id=None, user_id=user_id,

@@ -9,7 +9,7 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import DeploymentError, NotFound, Problem
@@ -30,10 +30,12 @@ def deployment_view(row: Deployment, resources: list[str]) -> DeploymentView:
                           resources=tuple(resources))
 
 
+_LATEST = (select(ProcessDefinition).where(ProcessDefinition.key == bindparam("key"))
+           .order_by(ProcessDefinition.version.desc()).limit(1))
+
+
 def _latest(session: Session, key: str) -> ProcessDefinition | None:
-    return session.scalars(
-        select(ProcessDefinition).where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc()).limit(1)
-    ).first()
+    return session.scalars(_LATEST, {"key": key}).first()
 
 
 def deploy(uow: Any, resources: list[tuple[str, bytes]], *, name: str | None = None, source: str | None = None,

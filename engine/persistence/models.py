@@ -116,6 +116,10 @@ class Task(Base):
     # denormalised copies of the identity links for display (queries use task_identity_link)
     candidate_groups: Mapped[str] = mapped_column(Text, default="")
     candidate_users: Mapped[str] = mapped_column(Text, default="")
+    # optimistic locking: a claim and a completion of the same task racing each other cannot both win
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class TaskIdentityLink(Base):

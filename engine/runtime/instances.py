@@ -14,7 +14,7 @@ from engine.errors import Conflict, InvalidInput, NotFound, SuspendedEntity
 from engine.persistence.models import Incident, ProcessDefinition, ProcessInstance, Task, Variable
 from engine.types import IncidentView, InstanceView
 
-from . import spiff, values
+from . import projection, spiff, values
 from .cases import Case, load_case, require_active, run_steps, save_case
 
 
@@ -49,6 +49,7 @@ def _new_case(uow: Any, definition: ProcessDefinition, business_key: str | None,
         raise SuspendedEntity(f"process definition '{definition.id}' is suspended")
     model = uow.services.models.get(uow.session, definition.id)
     wf = spiff.new_workflow(model, uow.services.script_engine)
+    projection.mark_new(wf)
     row = ProcessInstance(id=str(uuid.uuid4()), definition_id=definition.id, definition_key=definition.key,
                           business_key=business_key, state="ACTIVE", has_incident=False, workflow_json="",
                           serializer_version=spiff.SERIALIZER_VERSION, active_activity_ids="",

@@ -17,14 +17,28 @@ from . import spiff, values
 from .script_engine import multi_instance_variables
 
 
+# What the projection rows of a case hold, remembered on its live workflow. A workflow is reused from the cache
+# only at the row version it was saved with, so these are exact; a workflow loaded from JSON has neither and the
+# projection reads them.
+ACTIVE_TASK_IDS_ATTR = "_onewindow_active_task_ids"
+VARIABLES_ATTR = "_onewindow_variables"
+
+
+def mark_new(wf: Any) -> None:
+    """A new case: no task rows, no variable rows yet."""
+    setattr(wf, ACTIVE_TASK_IDS_ATTR, set())
+    setattr(wf, VARIABLES_ATTR, {})
+
 # statements built once (building SQL expressions costs more than running them on SQLite)
 _T = Task.__table__
 _V = Variable.__table__
 _ACTIVE_TASK_IDS = select(_T.c.id).where(_T.c.instance_id == bindparam("iid"), _T.c.state == "ACTIVE")
 _EXISTING_TASK_IDS = select(_T.c.id).where(_T.c.id.in_(bindparam("ids", expanding=True)))
 _END_TASK = (update(_T).where(_T.c.id == bindparam("tid"), _T.c.state == "ACTIVE")
-             .values(state=bindparam("new_state"), ended_at=bindparam("ended")))
+             .values(state=bindparam("new_state"), ended_at=bindparam("ended"), version=_T.c.version + 1))
 _VARIABLES = select(_V.c.name, _V.c.type, _V.c.value_json).where(_V.c.instance_id == bindparam("iid"))
+_DELETE_VARIABLES = delete(_V).where(_V.c.instance_id == bindparam("iid"),
+                                     _V.c.name.in_(bindparam("names", expanding=True)))
 _UPDATE_VARIABLE = (update(_V).where(_V.c.instance_id == bindparam("iid"), _V.c.name == bindparam("vname"))
                     .values(type=bindparam("vtype"), value_json=bindparam("vtext")))
 
@@ -86,22 +100,31 @@ def create_task_row(uow: Any, row: ProcessInstance, task: Any, model: ProcessMod
 def sync_projection(uow: Any, row: ProcessInstance, wf: Any, model: ProcessModel, snap: spiff.Snapshot) -> None:
     session = uow.session
     ready = {str(t.id): t for t in snap.ready_manual}
-    known = set(session.execute(_ACTIVE_TASK_IDS, {"iid": row.id}).scalars().all())
+    # the ids of the case's ACTIVE task rows: remembered on a workflow that comes from the cache (it is only ever
+    # reused at the row version it was saved with), else read
+    known = getattr(wf, ACTIVE_TASK_IDS_ATTR, None)
+    if known is None:
+        known = set(session.execute(_ACTIVE_TASK_IDS, {"iid": row.id}).scalars().all())
+    active = {tid for tid in known if tid in ready}
     new_ids = [tid for tid in ready if tid not in known]
     if new_ids:
-        seen = set(session.execute(_EXISTING_TASK_IDS, {"ids": new_ids}).scalars().all())
+        # a READY task whose row has ended (never expected) must not get a second row
+        seen = set(session.execute(_EXISTING_TASK_IDS, {"ids": new_ids}).scalars().all()) if known else set()
         for tid in new_ids:
             if tid not in seen:
                 create_task_row(uow, row, ready[tid], model)
+                active.add(tid)
+    setattr(wf, ACTIVE_TASK_IDS_ATTR, active)
     for tid in known:
         if tid in ready:
             continue
+        if tid in uow.ended_task_ids:  # the command wrote this row itself (completed, with its user)
+            continue
         task = spiff.find_task(wf, tid)
-        # a Core statement: the ORM row of a task completed by this command keeps its own, newer values
         if task is not None and task.has_state(spiff.TaskState.COMPLETED):
-            session.execute(_END_TASK, {"tid": tid, "new_state": "COMPLETED", "ended": uow.now})
+            uow.write(_END_TASK, {"tid": tid, "new_state": "COMPLETED", "ended": uow.now})
         else:
-            session.execute(_END_TASK, {"tid": tid, "new_state": "CANCELLED", "ended": uow.now})
+            uow.write(_END_TASK, {"tid": tid, "new_state": "CANCELLED", "ended": uow.now})
             uow.record("TaskCancelled", instance_id=row.id, task_id=tid)
     if _has_external(model):
         _sync_external(uow, row, wf, snap)
@@ -156,13 +179,17 @@ def _sync_variables(uow: Any, row: ProcessInstance, wf: Any, snap: spiff.Snapsho
     if digest == row.variables_digest:
         return
     row.variables_digest = digest
-    session = uow.session
-    existing = {name: (vtype, text) for name, vtype, text in session.execute(_VARIABLES, {"iid": row.id}).all()}
+    cached = getattr(wf, VARIABLES_ATTR, None)
+    if cached is None:
+        existing = {name: (vtype, text) for name, vtype, text in uow.session.execute(_VARIABLES, {"iid": row.id})}
+    else:
+        existing = dict(cached)
+    setattr(wf, VARIABLES_ATTR, encoded)
     for name, (vtype, text) in encoded.items():
         old = existing.pop(name, None)
         if old is None:
             uow.insert(Variable.__table__, instance_id=row.id, name=name, type=vtype, value_json=text)
         elif old != (vtype, text):
-            session.execute(_UPDATE_VARIABLE, {"iid": row.id, "vname": name, "vtype": vtype, "vtext": text})
+            uow.write(_UPDATE_VARIABLE, {"iid": row.id, "vname": name, "vtype": vtype, "vtext": text})
     if existing:
-        session.execute(delete(Variable).where(Variable.instance_id == row.id, Variable.name.in_(list(existing))))
+        uow.write(_DELETE_VARIABLES, {"iid": row.id, "names": sorted(existing)})

@@ -144,6 +144,7 @@ def complete(uow: Any, task_id: str, user_id: str | None, variables: dict[str, A
             task.data[name] = values.evaluate(uow.services.sandbox, expr, task.data)
     task.run()
     row.state, row.ended_at, row.completed_by = "COMPLETED", uow.now, user_id
+    uow.ended_task_ids.add(row.id)
     uow.record("TaskCompleted", instance_id=row.instance_id, task_id=row.id, actor=user_id,
                activity_id=row.task_definition_key, variables=variables)
     run_steps(uow, case)

@@ -13,8 +13,13 @@ from engine.errors import NotFound
 from engine.persistence.models import Comment, ProcessInstance, Task, TaskIdentityLink
 from engine.types import CommentView, TaskView
 
-SORT_FIELDS = {"created": Task.created, "dueDate": Task.due, "followUpDate": Task.follow_up,
-               "priority": Task.priority, "name": Task.name, "assignee": Task.assignee, "id": Task.id}
+# Queries are Core statements on the tables (no ORM entities): the inbox is read far more often than written,
+# and Core rows skip the ORM's identity map and instrumentation.
+T = Task.__table__.c
+PI = ProcessInstance.__table__.c
+LINK = TaskIdentityLink.__table__.c
+SORT_FIELDS = {"created": T.created, "dueDate": T.due, "followUpDate": T.follow_up,
+               "priority": T.priority, "name": T.name, "assignee": T.assignee, "id": T.id}
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ def _split(text: str | None) -> tuple[str, ...]:
     return tuple(v for v in (text or "").split(",") if v)
 
 
-def _view(row: Task, business_key: str | None, suspended: bool) -> TaskView:
+def _view(row: Any, business_key: str | None, suspended: bool) -> TaskView:
     return TaskView(id=row.id, name=row.name, task_definition_key=row.task_definition_key, assignee=row.assignee,
                     owner=row.owner, created=row.created, due=row.due, follow_up=row.follow_up,
                     priority=row.priority, instance_id=row.instance_id, definition_id=row.definition_id,
@@ -69,28 +74,28 @@ def get_task(session: Session, task_id: str) -> TaskView:
 
 # (condition builder, parameter getter) per filter; statements are built once per combination of filters used
 _FILTERS: dict[str, tuple[Any, Any]] = {
-    "state": (lambda: Task.state == bindparam("state"), lambda q: q.state),
-    "assignee": (lambda: Task.assignee == bindparam("assignee"), lambda q: q.assignee),
-    "unassigned": (lambda: Task.assignee.is_(None), lambda q: q.unassigned or None),
-    "groups": (lambda: Task.id.in_(select(TaskIdentityLink.task_id).where(
-        TaskIdentityLink.group_id.in_(bindparam("groups", expanding=True)))),
+    "state": (lambda: T.state == bindparam("state"), lambda q: q.state),
+    "assignee": (lambda: T.assignee == bindparam("assignee"), lambda q: q.assignee),
+    "unassigned": (lambda: T.assignee.is_(None), lambda q: q.unassigned or None),
+    "groups": (lambda: T.id.in_(select(LINK.task_id).where(
+        LINK.group_id.in_(bindparam("groups", expanding=True)))),
         lambda q: (list(q.candidate_groups) + ([q.candidate_group] if q.candidate_group else [])) or None),
-    "candidate_user": (lambda: or_(Task.assignee == bindparam("candidate_user"), Task.id.in_(
-        select(TaskIdentityLink.task_id).where(TaskIdentityLink.user_id == bindparam("candidate_user")))),
+    "candidate_user": (lambda: or_(T.assignee == bindparam("candidate_user"), T.id.in_(
+        select(LINK.task_id).where(LINK.user_id == bindparam("candidate_user")))),
         lambda q: q.candidate_user),
-    "instance_id": (lambda: Task.instance_id == bindparam("instance_id"), lambda q: q.instance_id),
-    "business_key": (lambda: ProcessInstance.business_key == bindparam("business_key"), lambda q: q.business_key),
-    "task_definition_key": (lambda: Task.task_definition_key == bindparam("task_definition_key"),
+    "instance_id": (lambda: T.instance_id == bindparam("instance_id"), lambda q: q.instance_id),
+    "business_key": (lambda: PI.business_key == bindparam("business_key"), lambda q: q.business_key),
+    "task_definition_key": (lambda: T.task_definition_key == bindparam("task_definition_key"),
                             lambda q: q.task_definition_key),
-    "lane": (lambda: Task.lane == bindparam("lane"), lambda q: q.lane),
-    "definition_key": (lambda: ProcessInstance.definition_key == bindparam("definition_key"),
+    "lane": (lambda: T.lane == bindparam("lane"), lambda q: q.lane),
+    "definition_key": (lambda: PI.definition_key == bindparam("definition_key"),
                        lambda q: q.definition_key),
-    "due_before": (lambda: Task.due < bindparam("due_before", type_=Task.due.type), lambda q: q.due_before),
-    "due_after": (lambda: Task.due > bindparam("due_after", type_=Task.due.type), lambda q: q.due_after),
-    "follow_up_before": (lambda: Task.follow_up < bindparam("follow_up_before", type_=Task.follow_up.type),
+    "due_before": (lambda: T.due < bindparam("due_before", type_=T.due.type), lambda q: q.due_before),
+    "due_after": (lambda: T.due > bindparam("due_after", type_=T.due.type), lambda q: q.due_after),
+    "follow_up_before": (lambda: T.follow_up < bindparam("follow_up_before", type_=T.follow_up.type),
                          lambda q: q.follow_up_before),
-    "owner": (lambda: Task.owner == bindparam("owner"), lambda q: q.owner),
-    "completed_by": (lambda: Task.completed_by == bindparam("completed_by"), lambda q: q.completed_by),
+    "owner": (lambda: T.owner == bindparam("owner"), lambda q: q.owner),
+    "completed_by": (lambda: T.completed_by == bindparam("completed_by"), lambda q: q.completed_by),
 }
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
@@ -100,8 +105,8 @@ def _params(q: TaskQuery) -> dict[str, Any]:
 
 
 def _base(names: tuple[str, ...]) -> Any:
-    stmt = select(Task, ProcessInstance.business_key, ProcessInstance.state).join(
-        ProcessInstance, ProcessInstance.id == Task.instance_id)
+    stmt = select(Task.__table__, PI.business_key, PI.state.label("instance_state")).join_from(
+        Task.__table__, ProcessInstance.__table__, PI.id == T.instance_id)
     for name in names:
         stmt = stmt.where(_FILTERS[name][0]())
     return stmt
@@ -109,12 +114,12 @@ def _base(names: tuple[str, ...]) -> Any:
 
 def list_tasks(session: Session, q: TaskQuery) -> list[TaskView]:
     params = _params(q)
+    names = tuple(n for n in _FILTERS if n in params)
     params.pop("unassigned", None)
-    names = tuple(n for n in _FILTERS if n in _params(q))
     key = ("list", names, q.sort_by, q.sort_order, q.max_results is not None)
     stmt = _STATEMENTS.get(key)
     if stmt is None:
-        col = SORT_FIELDS.get(q.sort_by, Task.created)
+        col = SORT_FIELDS.get(q.sort_by, T.created)
         stmt = _base(names).order_by(col.desc() if q.sort_order == "desc" else col.asc(), Task.id)
         stmt = stmt.offset(bindparam("first_result"))
         if q.max_results is not None:
@@ -123,18 +128,18 @@ def list_tasks(session: Session, q: TaskQuery) -> list[TaskView]:
     params["first_result"] = q.first_result
     if q.max_results is not None:
         params["max_results"] = q.max_results
-    return [_view(r[0], r[1], r[2] == "SUSPENDED") for r in session.execute(stmt, params).all()]
+    return [_view(r, r.business_key, r.instance_state == "SUSPENDED") for r in session.connection().execute(stmt, params).all()]
 
 
 def count_tasks(session: Session, q: TaskQuery) -> int:
     params = _params(q)
+    names = tuple(n for n in _FILTERS if n in params)
     params.pop("unassigned", None)
-    names = tuple(n for n in _FILTERS if n in _params(q))
     key = ("count", names)
     stmt = _STATEMENTS.get(key)
     if stmt is None:
         stmt = _STATEMENTS[key] = select(func.count()).select_from(_base(names).subquery())
-    return int(session.execute(stmt, params).scalar() or 0)
+    return int(session.connection().execute(stmt, params).scalar() or 0)
 
 
 def comments(session: Session, *, task_id: str | None = None, instance_id: str | None = None) -> list[CommentView]:
