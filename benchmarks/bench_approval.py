@@ -103,6 +103,23 @@ def completion_cost(engine, marks: tuple[int, ...] = (10, 100, 1000), batches: i
     return costs
 
 
+def _loop(_: int = 0) -> float:
+    t0 = time.perf_counter()
+    x = 0
+    for i in range(20_000_000):
+        x += i * i
+    return round(time.perf_counter() - t0, 2)
+
+
+def calibration() -> dict[str, Any]:
+    """Seconds a fixed pure-Python loop takes on one core, and on each of two cores at once (shared cloud machines
+    vary by tens of percent from hour to hour, and a busy neighbour can take the second core; these numbers let
+    runs be compared)."""
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        both = pool.map(_loop, [0, 1])
+    return {"one_core_s": _loop(), "two_cores_s": both}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=600)
@@ -110,13 +127,18 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="measure each process count this many times")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    result: dict[str, Any] = {"throughput": {}}
+    result: dict[str, Any] = {"calibration_before": calibration(), "throughput": {}}
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
         engine = build_engine(Settings(database_url=url))
         engine.repository.deploy_files([SAMPLE, LOOP])
-        for processes in (int(p) for p in args.processes.split(",")):
-            rounds = [throughput(url, args.cases, processes) for _ in range(args.rounds)]
+        counts = [int(p) for p in args.processes.split(",")]
+        # rounds interleave the process counts, so a slow spell of a shared machine hits all of them alike
+        measured: dict[int, list[dict[str, float]]] = {p: [] for p in counts}
+        for _ in range(args.rounds):
+            for processes in counts:
+                measured[processes].append(throughput(url, args.cases, processes))
+        for processes, rounds in measured.items():
             rates = sorted(r["cases_per_s"] for r in rounds)
             result["throughput"][processes] = {
                 "cases_per_s_median": statistics.median(rates), "cases_per_s_rounds": rates,
@@ -127,6 +149,7 @@ def main() -> None:
         engine.close()
     at = result["completion_ms_at"]
     result["ratio_1000_vs_10"] = round(at[1000] / at[10], 2)
+    result["calibration_after"] = calibration()
     result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
     print(json.dumps(result, indent=2))
     if args.json:

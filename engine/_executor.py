@@ -39,6 +39,16 @@ INSERT_ORDER = (Task.__table__, TaskIdentityLink.__table__, ExternalTask.__table
                 Incident.__table__, HistoryEvent.__table__)
 
 
+_INSERTS: dict[Any, Any] = {}
+
+
+def _insert(table: Any) -> Any:
+    stmt = _INSERTS.get(table)
+    if stmt is None:
+        stmt = _INSERTS[table] = insert(table)
+    return stmt
+
+
 class UnitOfWork:
     """What a command gets: the session, the clock, the engine services and the history it records."""
 
@@ -61,20 +71,25 @@ class UnitOfWork:
 
     def write_statements(self) -> None:
         writes, self.writes = self.writes, []
-        for statement, params in writes:
-            self.session.execute(statement, params)
+        if writes:
+            conn = self.session.connection()  # Core statements: no need for the ORM's execution path
+            for statement, params in writes:
+                conn.execute(statement, params)
 
     def insert(self, table: Any, **row: Any) -> None:
         """Queue a plain INSERT (Core, executemany) for rows nothing in this command reads back."""
         self.inserts.setdefault(table, []).append(row)
 
     def write_inserts(self) -> None:
+        if not self.inserts:
+            return
+        conn = self.session.connection()
         for table in INSERT_ORDER:
             rows = self.inserts.pop(table, None)
             if rows:
-                self.session.execute(insert(table), rows)
+                conn.execute(_insert(table), rows)
         for table, rows in self.inserts.items():
-            self.session.execute(insert(table), rows)
+            conn.execute(_insert(table), rows)
         self.inserts.clear()
 
     def record(self, event_type: str, *, instance_id: str | None = None, actor: str | None = None,

@@ -152,7 +152,8 @@ class Variable(Base):
     __tablename__ = "variable"
     __table_args__ = (UniqueConstraint("instance_id", "name"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    # indexed by unique (instance_id, name)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255), index=True)
     type: Mapped[str] = mapped_column(String(32))
     value_json: Mapped[str] = mapped_column(Text)
@@ -186,9 +187,9 @@ class HistoryEvent(Base):
     __tablename__ = "history_event"
     __table_args__ = (UniqueConstraint("chain", "seq"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    chain: Mapped[str] = mapped_column(String(64), index=True)
+    chain: Mapped[str] = mapped_column(String(64))  # indexed by unique (chain, seq)
     seq: Mapped[int] = mapped_column(Integer)
-    event_type: Mapped[str] = mapped_column(String(64), index=True)
+    event_type: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str | None] = mapped_column(String(128))
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     instance_id: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -104,12 +104,12 @@ def sync_projection(uow: Any, row: ProcessInstance, wf: Any, model: ProcessModel
     # reused at the row version it was saved with), else read
     known = getattr(wf, ACTIVE_TASK_IDS_ATTR, None)
     if known is None:
-        known = set(session.execute(_ACTIVE_TASK_IDS, {"iid": row.id}).scalars().all())
+        known = set(session.connection().execute(_ACTIVE_TASK_IDS, {"iid": row.id}).scalars().all())
     active = {tid for tid in known if tid in ready}
     new_ids = [tid for tid in ready if tid not in known]
     if new_ids:
         # a READY task whose row has ended (never expected) must not get a second row
-        seen = set(session.execute(_EXISTING_TASK_IDS, {"ids": new_ids}).scalars().all()) if known else set()
+        seen = set(session.connection().execute(_EXISTING_TASK_IDS, {"ids": new_ids}).scalars().all()) if known else set()
         for tid in new_ids:
             if tid not in seen:
                 create_task_row(uow, row, ready[tid], model)
@@ -181,7 +181,7 @@ def _sync_variables(uow: Any, row: ProcessInstance, wf: Any, snap: spiff.Snapsho
     row.variables_digest = digest
     cached = getattr(wf, VARIABLES_ATTR, None)
     if cached is None:
-        existing = {name: (vtype, text) for name, vtype, text in uow.session.execute(_VARIABLES, {"iid": row.id})}
+        existing = {name: (vtype, text) for name, vtype, text in uow.session.connection().execute(_VARIABLES, {"iid": row.id})}
     else:
         existing = dict(cached)
     setattr(wf, VARIABLES_ATTR, encoded)
