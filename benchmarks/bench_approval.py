@@ -4,6 +4,7 @@ each, as the web app's workers are); plus the cost of one completion in a case t
 1,000 completed tasks (a 补正 rework loop).
 
     python benchmarks/bench_approval.py [--cases 600] [--processes 1,2] [--rounds 3] [--json out.json]
+                                        [--database-url URL]
 """
 
 from __future__ import annotations
@@ -126,10 +127,11 @@ def main() -> None:
     ap.add_argument("--processes", default="1,2", help="comma-separated worker-process counts to measure")
     ap.add_argument("--rounds", type=int, default=3, help="measure each process count this many times")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--database-url", help="default: a fresh SQLite file in a temporary folder")
     args = ap.parse_args()
     result: dict[str, Any] = {"calibration_before": calibration(), "throughput": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
         engine = build_engine(Settings(database_url=url))
         engine.repository.deploy_files([SAMPLE, LOOP])
         counts = [int(p) for p in args.processes.split(",")]
