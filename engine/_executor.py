@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, bindparam, insert, inspect, update
+from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -22,6 +22,7 @@ from engine import history
 from engine.clock import Clock
 from engine.errors import EngineError, OptimisticLockConflict
 from engine.persistence.db import CHANGES_AT_BEGIN, WRITE_OPTION, begin_immediate
+from engine.persistence.fastwrite import prepared_insert, prepared_versioned_update
 from engine.persistence.models import (
     ExternalTask,
     HistoryEvent,
@@ -37,16 +38,6 @@ T = TypeVar("T")
 _VERSIONED = (ProcessInstance, Task)
 INSERT_ORDER = (Task.__table__, TaskIdentityLink.__table__, ExternalTask.__table__, Variable.__table__,
                 Incident.__table__, HistoryEvent.__table__)
-
-
-_INSERTS: dict[Any, Any] = {}
-
-
-def _insert(table: Any) -> Any:
-    stmt = _INSERTS.get(table)
-    if stmt is None:
-        stmt = _INSERTS[table] = insert(table)
-    return stmt
 
 
 class UnitOfWork:
@@ -84,13 +75,14 @@ class UnitOfWork:
         if not self.inserts:
             return
         conn = self.session.connection()
-        for table in INSERT_ORDER:
-            rows = self.inserts.pop(table, None)
-            if rows:
-                conn.execute(_insert(table), rows)
-        for table, rows in self.inserts.items():
-            conn.execute(_insert(table), rows)
+        ordered = [(t, self.inserts.pop(t)) for t in INSERT_ORDER if t in self.inserts] + list(self.inserts.items())
         self.inserts.clear()
+        for table, rows in ordered:
+            groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for row in rows:
+                groups.setdefault(tuple(row), []).append(row)
+            for keys, same in groups.items():
+                prepared_insert(conn, table, keys).executemany(conn, same)
 
     def record(self, event_type: str, *, instance_id: str | None = None, actor: str | None = None,
                task_id: str | None = None, activity_id: str | None = None, **payload: Any) -> None:
@@ -102,11 +94,8 @@ class UnitOfWork:
             self.deferred_error = error
 
 
-_VERSIONED_UPDATES: dict[tuple[Any, tuple[str, ...]], Any] = {}
-
-
 def _update_versioned_rows(session: Session) -> None:
-    """Write the changed cases and tasks (the rows with a version column) with one Core UPDATE each.
+    """Write the changed cases and tasks (the rows with a version column) with one prepared UPDATE each.
 
     It is what the ORM flush would do (``UPDATE ... SET changed columns, version = v + 1 WHERE id = ? AND
     version = v``; no row matched = someone else changed it = ``StaleDataError``, so the command is re-run),
@@ -121,14 +110,9 @@ def _update_versioned_rows(session: Session) -> None:
         if not keys:
             continue
         table = type(obj).__table__
-        stmt = _VERSIONED_UPDATES.get((table, keys))
-        if stmt is None:
-            stmt = (update(table).where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
-                    .values({**{k: bindparam(k) for k in keys}, "version": bindparam("_new_version")}))
-            _VERSIONED_UPDATES[(table, keys)] = stmt
         params = {k: state.dict[k] for k in keys}
         params.update(_id=obj.id, _version=obj.version, _new_version=obj.version + 1)
-        if conn.execute(stmt, params).rowcount != 1:
+        if prepared_versioned_update(conn, table, keys).execute(conn, params) != 1:
             raise StaleDataError(f"{table.name} '{obj.id}' was changed by another transaction")
         for k in keys:
             set_committed_value(obj, k, params[k])

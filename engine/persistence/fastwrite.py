@@ -1,0 +1,84 @@
+"""Core INSERT and UPDATE statements compiled once per dialect and run straight on the DB-API cursor.
+
+The engine's hottest writes (a case's row, its task rows, the projection inserts, the history chain) happen while
+SQLite's single write lock is held; SQLAlchemy's per-execution work (cache-key lookup, parameter construction,
+result set-up) costs several times what SQLite itself needs for them. These statements are still built with
+SQLAlchemy and bound with each column type's own processor (``TypeEngine.bind_processor``), so the values stored
+are exactly what SQLAlchemy would store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy.engine import Dialect
+
+
+class PreparedWrite:
+    def __init__(self, statement: Any, dialect: Dialect, defaults: dict[str, Any] | None = None) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.positional: Sequence[str] | None = compiled.positiontup
+        names = list(self.positional) if self.positional is not None else list(compiled.binds)
+        self.names = names
+        self.defaults = defaults or {}
+        self.processors: dict[str, Callable[[Any], Any]] = {}
+        for name in dict.fromkeys(names):
+            processor = compiled.binds[name].type.bind_processor(dialect)
+            if processor is not None:
+                self.processors[name] = processor
+
+    def _params(self, values: dict[str, Any]) -> Any:
+        def value(name: str) -> Any:
+            v = values[name] if name in values else self.defaults[name]
+            processor = self.processors.get(name)
+            return processor(v) if processor is not None and v is not None else v
+
+        if self.positional is not None:
+            return tuple(value(name) for name in self.positional)
+        return {name: value(name) for name in dict.fromkeys(self.names)}
+
+    def execute(self, conn: Connection, values: dict[str, Any]) -> int:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self.sql, self._params(values))
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def executemany(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(self.sql, [self._params(row) for row in rows])
+        finally:
+            cursor.close()
+
+
+_CACHE: dict[tuple[Any, ...], PreparedWrite] = {}
+
+
+def _scalar_defaults(table: Any) -> dict[str, Any]:
+    return {c.key: c.default.arg for c in table.columns if c.default is not None and c.default.is_scalar}
+
+
+def prepared_insert(conn: Connection, table: Any, keys: tuple[str, ...]) -> PreparedWrite:
+    """``INSERT INTO table (keys + columns with a scalar default) VALUES (...)``."""
+    cache_key = ("insert", conn.dialect.name, table, keys)
+    prepared = _CACHE.get(cache_key)
+    if prepared is None:
+        stmt = insert(table).values({k: bindparam(k) for k in keys})
+        prepared = _CACHE[cache_key] = PreparedWrite(stmt, conn.dialect, _scalar_defaults(table))
+    return prepared
+
+
+def prepared_versioned_update(conn: Connection, table: Any, keys: tuple[str, ...]) -> PreparedWrite:
+    """``UPDATE table SET keys..., version = :_new_version WHERE id = :_id AND version = :_version``."""
+    cache_key = ("update", conn.dialect.name, table, keys)
+    prepared = _CACHE.get(cache_key)
+    if prepared is None:
+        stmt = (update(table).where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
+                .values({**{k: bindparam(k) for k in keys}, "version": bindparam("_new_version")}))
+        prepared = _CACHE[cache_key] = PreparedWrite(stmt, conn.dialect)
+    return prepared
