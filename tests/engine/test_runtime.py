@@ -82,6 +82,28 @@ def test_claim_rules(sample):
         engine.tasks.claim(t.id, "")
 
 
+def test_set_assignee_reassigns_and_is_recorded(sample):
+    """A supervisor (改派) may hand a task to someone else, claimed or not; the inbox and history follow."""
+    engine = sample
+    engine.runtime.start("sample_parallel_approval")
+    t = _one(engine, candidate_group="window")
+    engine.tasks.claim(t.id, "alice")
+    moved = engine.tasks.set_assignee(t.id, "bob", actor="supervisor")
+    assert moved.assignee == "bob"
+    assert _one(engine, assignee="bob").id == t.id and engine.tasks.list(assignee="alice") == []
+    with pytest.raises(TaskAlreadyClaimed):
+        engine.tasks.complete(t.id, "alice", {"accepted": True})
+    assert engine.tasks.set_assignee(t.id, None, actor="supervisor").assignee is None
+    (event, cleared) = [e for e in engine.history.events(t.instance_id) if e.event_type == "TaskAssigned"]
+    assert (event.actor, event.payload["assignee"], event.payload["previousAssignee"]) == ("supervisor", "bob", "alice")
+    assert cleared.payload["assignee"] is None
+    engine.tasks.complete(t.id, "carol", {"accepted": True})
+    with pytest.raises(TaskNotActive):
+        engine.tasks.set_assignee(t.id, "dave")
+    with pytest.raises(NotFound):
+        engine.tasks.set_assignee("no-such-task", "dave")
+
+
 def test_unclaimed_task_can_be_completed_and_records_the_user(sample):
     engine = sample
     engine.runtime.start("sample_parallel_approval")
