@@ -55,6 +55,13 @@ class UnitOfWork:
         self.inserts: dict[Any, list[dict[str, Any]]] = {}  # table -> rows, written after the ORM flush
         self.writes: list[tuple[Any, dict[str, Any]]] = []  # Core UPDATE/DELETE statements, run after the flush
         self.ended_task_ids: set[str] = set()  # task rows this command ended itself (the projection leaves them)
+        self.firing_job_id: str | None = None  # the job this command fires (marked DONE by the job executor)
+        self.firing_worker: str | None = None  # who fires it
+        self.next_job_due: Any = None  # the earliest due time of the jobs this command created
+
+    def new_job_due(self, due: Any) -> None:
+        if self.next_job_due is None or due < self.next_job_due:
+            self.next_job_due = due
 
     def write(self, statement: Any, params: dict[str, Any]) -> None:
         """Queue a Core UPDATE or DELETE; it runs in the write phase, after the ORM flush and before the inserts."""
@@ -152,8 +159,10 @@ class Executor:
         self.clock = clock
         self.services = services
         self.max_attempts = max_attempts
+        # called after a commit that created jobs, with their earliest due time (a worker re-arms its alarm)
+        self.on_job_scheduled: Callable[[Any], None] | None = None
 
-    def run(self, command: Callable[[UnitOfWork], T], *, optimistic: bool = False) -> T:
+    def run(self, command: Callable[[UnitOfWork], T], *, optimistic: bool = False, clock: Clock | None = None) -> T:
         """Run a state-changing command in one transaction (retried on optimistic-locking races).
 
         On SQLite only one transaction writes at a time. By default a command takes the write lock when it
@@ -164,12 +173,13 @@ class Executor:
         """
         last: BaseException | None = None
         deferred = optimistic and self.sqlite
+        clock = clock or self.clock
         for attempt in range(self.max_attempts):
             with Session(bind=self.db if deferred else self.write_db, expire_on_commit=False,
                          autoflush=False) as session:
-                uow = UnitOfWork(session, self.clock, self.services)
+                uow = UnitOfWork(session, clock, self.services)
                 try:
-                    with engine_clock(self.clock):
+                    with engine_clock(clock):
                         result = command(uow)
                         # (an optimistic command chains its history before it locks: the case rows it extends
                         # are version-guarded, and the unique (chain, seq) guards engine-wide events)
@@ -182,6 +192,8 @@ class Executor:
                         uow.write_inserts()
                         session.commit()
                         self._cache_workflows(uow)
+                        if uow.next_job_due is not None and self.on_job_scheduled is not None:
+                            self.on_job_scheduled(uow.next_job_due)
                 except EngineError:
                     session.rollback()
                     raise

@@ -3,6 +3,7 @@ transaction (``Executor.run``); reads run in their own read-only transaction (``
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,13 @@ from engine import history
 from engine._executor import Executor
 from engine.definitions import deployment as deployments
 from engine.errors import InvalidInput, NotFound
-from engine.persistence.models import Deployment, HistoryEvent, ProcessDefinition, ProcessInstance, Resource
+from engine.jobs import executor as job_executor
+from engine.persistence.models import Deployment, HistoryEvent, Job, ProcessDefinition, ProcessInstance, Resource
 from engine.runtime import external, instances
 from engine.tasks import commands as task_commands
 from engine.tasks import queries as task_queries
 from engine.types import (
+    JobView,
     ChainReport,
     CommentView,
     DefinitionView,
@@ -199,6 +202,49 @@ class ExternalTaskService:
         return self._ex.read(lambda s: external.list_external(s, **kwargs))
 
 
+class JobService:
+    """Jobs (BPMN timers): list them, fire the due ones (each at most once), retry a failed one."""
+
+    def __init__(self, ex: Executor) -> None:
+        self._ex = ex
+
+    def list(self, states: tuple[str, ...] = ("PENDING", "FAILED"), instance_id: str | None = None) -> list[JobView]:
+        def q(session: Any) -> list[JobView]:
+            stmt = select(Job).where(Job.state.in_(states)).order_by(Job.due, Job.id)
+            if instance_id:
+                stmt = stmt.where(Job.instance_id == instance_id)
+            return [JobView(j.id, j.job_type, j.instance_id, j.activity_id, j.due, j.state, j.attempts,
+                            j.last_error, j.executed_by, j.executed_at, j.retry_at) for j in session.scalars(stmt)]
+        return self._ex.read(q)
+
+    def next_due(self) -> Any:
+        return self._ex.read(job_executor.next_due)
+
+    def execute_due(self, now: Any = None, *, limit: int = 1000, worker_id: str | None = None) -> list[Any]:
+        """Fire every job due at or before ``now`` (default: the engine clock), each in its own transaction."""
+        from engine.clock import FrozenClock
+        from engine.errors import EngineError
+
+        base = FrozenClock(now) if now is not None else self._ex.clock
+        at = base.now()
+        results = []
+        for job_id, due in self._ex.read(lambda s: job_executor.due_jobs(s, at, limit)):
+            clock = job_executor.NotBefore(base, due + timedelta(microseconds=1))
+            try:
+                results.append(self._ex.run(partial(job_executor.fire_job, job_id=job_id, worker_id=worker_id),
+                                            clock=clock))
+            except EngineError as exc:  # committed: the timer fired and the case went into an incident
+                results.append(job_executor.JobResult(job_id, "incident", message=str(exc)))
+            except Exception as exc:  # noqa: BLE001 - rolled back: count the attempt, retry later
+                results.append(self._ex.run(partial(job_executor.record_failure, job_id=job_id,
+                                                    error=f"{type(exc).__name__}: {exc}", worker_id=worker_id),
+                                            clock=base))
+        return results
+
+    def retry(self, job_id: str, actor: str | None = None) -> None:
+        self._ex.run(partial(job_executor.retry, job_id=job_id, actor=actor))
+
+
 class HistoryService:
     def __init__(self, ex: Executor) -> None:
         self._ex = ex
@@ -239,6 +285,7 @@ class Engine:
         self.tasks = TaskService(executor)
         self.external_tasks = ExternalTaskService(executor)
         self.history = HistoryService(executor)
+        self.jobs = JobService(executor)
 
     @property
     def clock(self) -> Any:

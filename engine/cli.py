@@ -275,5 +275,14 @@ def demo(bpmn_dir: str | None) -> None:
     run_demo(_engine(), bpmn_dir)
 
 
+def _register_command_groups() -> None:
+    from engine import cli_jobs
+
+    cli_jobs.register(cli)
+
+
+_register_command_groups()
+
+
 def main() -> None:
     cli(prog_name="onewindow")

@@ -190,3 +190,26 @@ class ChainReport:
     ok: bool
     first_bad_seq: int | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: str
+    job_type: str
+    instance_id: str | None
+    activity_id: str | None
+    due: datetime
+    state: str
+    attempts: int
+    last_error: str | None
+    executed_by: str | None
+    executed_at: datetime | None
+    retry_at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        # Camunda's job resource field names where they exist
+        return {"id": self.id, "jobType": self.job_type, "processInstanceId": self.instance_id,
+                "activityId": self.activity_id, "dueDate": iso(self.due), "state": self.state,
+                "retries": max(0, 3 - self.attempts) if self.state != "DONE" else 0, "attempts": self.attempts,
+                "exceptionMessage": self.last_error, "executedBy": self.executed_by,
+                "executedAt": iso(self.executed_at), "retryAt": iso(self.retry_at)}

@@ -198,3 +198,33 @@ class HistoryEvent(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- jobs ---------------------------------------------------------------------------------------------------
+class Job(Base):
+    """Work the engine must do at a time: a BPMN timer firing (later also deadline actions and retries).
+
+    A job is executed, its effect committed and the job marked DONE in ONE transaction: a crash before the commit
+    leaves it PENDING (it runs again), a commit means it never runs again."""
+
+    __tablename__ = "job"
+    __table_args__ = (
+        Index("ix_job_state_due", "state", "due"),
+        UniqueConstraint("task_id", "due"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    job_type: Mapped[str] = mapped_column(String(32))  # timer
+    instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    activity_id: Mapped[str | None] = mapped_column(String(255))
+    task_id: Mapped[str | None] = mapped_column(String(64))  # the waiting SpiffWorkflow task
+    due: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(16))  # PENDING DONE CANCELLED FAILED
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    executed_by: Mapped[str | None] = mapped_column(String(128))
+    executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # after a failed attempt: not before this
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}

@@ -17,6 +17,7 @@ from engine.persistence.models import Incident, ProcessInstance
 
 from . import spiff
 from .projection import sync_projection
+from engine.jobs.timers import sync_timer_jobs
 
 
 @dataclass
@@ -127,6 +128,7 @@ def _raise_incident(uow: Any, case: Case, exc: Exception) -> None:
 def save_case(uow: Any, case: Case) -> None:
     snap = spiff.scan(case.wf)
     sync_projection(uow, case.row, case.wf, case.model, snap)
+    sync_timer_jobs(uow, case.row, case.wf)
     # compact only after the projection has seen how every task ended
     removed = spiff.compact(case.wf, uow.services.settings.compact_threshold)
     if removed:

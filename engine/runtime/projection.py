@@ -13,6 +13,8 @@ from engine.definitions.loader import ProcessModel
 from engine.persistence.models import ExternalTask, ProcessInstance, Task, TaskIdentityLink, Variable
 from engine.scripting import juel
 
+from engine.jobs.timers import TIMER_JOBS_ATTR
+
 from . import spiff, values
 from .script_engine import multi_instance_variables
 
@@ -28,6 +30,7 @@ def mark_new(wf: Any) -> None:
     """A new case: no task rows, no variable rows yet."""
     setattr(wf, ACTIVE_TASK_IDS_ATTR, set())
     setattr(wf, VARIABLES_ATTR, {})
+    setattr(wf, TIMER_JOBS_ATTR, {})
 
 # statements built once (building SQL expressions costs more than running them on SQLite)
 _T = Task.__table__
