@@ -59,6 +59,19 @@ def waiting_timers(wf: Any) -> dict[str, tuple[Any, datetime]]:
     return out
 
 
+def _timer_fired(task: Any) -> bool:
+    """Did this task's timer fire (rather than the task being cancelled, or another event winning)?"""
+    if task is None:
+        return False
+    definition = task.task_spec.event_definition
+    if isinstance(definition, TimerEventDefinition):
+        # a timer event completes only by firing; a cycle fires and waits again for its next instant
+        return bool(task.state == TaskState.COMPLETED or task.state == TaskState.WAITING)
+    # an event-based gateway or a multiple event: fired if the event it caught was the timer
+    seen = task.internal_data.get("seen_events") or []
+    return any(isinstance(getattr(e, "event_definition", None), TimerEventDefinition) for e in seen)
+
+
 def _find(wf: Any, task_id: str) -> Any | None:
     try:
         return wf.get_task_from_id(uuid.UUID(task_id))
@@ -89,7 +102,7 @@ def sync_timer_jobs(uow: Any, row: Any, wf: Any) -> None:
             # the timer stopped waiting at this due time: it fired in this transaction (another timer of the case
             # being fired fires every due one: SpiffWorkflow refreshes them all), or it was cancelled
             task = _find(wf, key[0])
-            fired = task is not None and (task.state == TaskState.COMPLETED or task.state == TaskState.WAITING)
+            fired = _timer_fired(task)
             uow.write(_END, {"jid": jid, "at": uow.now, "new_state": "DONE" if fired else "CANCELLED",
                              "by": uow.firing_worker if fired else None, "tried": 1 if fired else 0})
             uow.record("JobExecuted" if fired else "JobCancelled", instance_id=row.id,

@@ -373,6 +373,17 @@ def test_event_gateway_waits_for_its_events(engine):
     case = engine.runtime.start("Process_0pvx19v", business_key="EG-1")
     assert case.state == "ACTIVE" and "Gateway_1434v9l" in case.active_activity_ids
     assert engine.tasks.list(instance_id=case.id) == []
+    assert len(engine.jobs.list(instance_id=case.id)) == 1  # the gateway's timer waits as a job
+
+
+def test_event_gateway_timer_wins_when_no_message_comes(engine, clock):
+    deploy(engine, f"{B}/event-gateway.bpmn")
+    case = engine.runtime.start("Process_0pvx19v", business_key="EG-2")
+    (job,) = engine.jobs.list(instance_id=case.id)
+    assert [r.outcome for r in engine.jobs.execute_due(job.due)] == ["fired"]
+    assert engine.runtime.instance(case.id).state == "COMPLETED"
+    states = workflow_states(engine, case.id)
+    assert ran(states, "timer_event") and not ran(states, "message_1_event") and not ran(states, "message_2_event")
 
 
 @pytest.mark.parametrize(("message", "loser"), [("message_1", "message_2"), ("message_2", "message_1")])
@@ -384,6 +395,8 @@ def test_event_gateway_first_message_wins(engine, message, loser):
     states = workflow_states(engine, case.id)
     assert ran(states, f"{message}_event") and ran(states, f"{message}_end")
     assert not ran(states, f"{loser}_event") and not ran(states, "timer_event")
+    assert [j.state for j in engine.jobs.list(states=("PENDING", "CANCELLED", "DONE"), instance_id=case.id)] == [
+        "CANCELLED"]  # the message won: the gateway's timer job was cancelled in the same transaction
 
 
 TX_NORMAL = pytest.param("data", 2, {"Activity_Print_Data"},
