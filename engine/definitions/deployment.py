@@ -82,6 +82,10 @@ def deploy(uow: Any, resources: list[tuple[str, bytes]], *, name: str | None = N
         )
         session.add(row)
         views.append(definition_view(row))
+        if info.timer_starts:
+            from engine.jobs.starts import schedule
+
+            schedule(uow, row.id, row.key, info.timer_starts)
         uow.record("ProcessDefinitionDeployed", actor=deployed_by, definitionId=row.id, key=row.key,
                    version=row.version, deploymentId=dep.id)
     uow.record("DeploymentCreated", actor=deployed_by, deploymentId=dep.id, name=name,

@@ -37,6 +37,8 @@ class ProcessInfo:
     version_tag: str | None
     description: str | None
     message_starts: tuple[str, ...]
+    # (timeDate | timeCycle | timeDuration, expression) of each timer start event of the process (top level)
+    timer_starts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -137,8 +139,19 @@ def parse_resources(resources: list[tuple[str, bytes]], check_expression: Checke
                 version_tag=proc.get(f"{{{CAMUNDA_NS}}}versionTag"),
                 description=(doc.text or "").strip() if doc is not None else None,
                 message_starts=_message_names(tree, starts),
+                timer_starts=_timer_starts(proc),
             )
     return result
+
+
+def _timer_starts(proc: etree._Element) -> tuple[tuple[str, str], ...]:
+    out = []
+    for timer in proc.findall(f"{{{BPMN_NS}}}startEvent/{{{BPMN_NS}}}timerEventDefinition"):
+        for tag in ("timeDate", "timeCycle", "timeDuration"):
+            el = timer.find(f"{{{BPMN_NS}}}{tag}")
+            if el is not None and (el.text or "").strip():
+                out.append((tag, el.text.strip()))
+    return tuple(out)
 
 
 def _name_anonymous_flows(tree: etree._ElementTree) -> None:

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from engine.clock import Clock
 from engine.errors import NotFound
-from engine.persistence.models import Job
+from engine.persistence.models import Job, ProcessDefinition
 from engine.runtime import spiff
 from engine.runtime.cases import load_case, run_steps, save_case
 
+from . import starts
 from .timers import timer_due
 
 MAX_ATTEMPTS = 3
@@ -64,7 +65,19 @@ def fire_job(uow: Any, job_id: str, worker_id: str | None) -> JobResult:
         return JobResult(job_id, "skipped")
     uow.firing_job_id, uow.firing_worker = job.id, worker_id
     result = "fired"
-    if job.instance_id is not None:
+    if job.job_type == "timer-start":
+        definition = uow.session.get(ProcessDefinition, job.definition_id)
+        if definition is not None and definition.suspended:
+            return JobResult(job_id, "suspended", None, None)
+        started = starts.fire(uow, job, worker_id) if definition is not None else None
+        result = "fired" if definition is not None else "cancelled"
+        if started is not None:  # the job belongs to the definition; the case it started is told in the history
+            uow.record("ProcessInstanceStartedByTimer", instance_id=started, actor=worker_id, jobId=job.id,
+                       definitionId=job.definition_id, due=job.due.isoformat())
+            job.state, job.executed_at, job.executed_by = "DONE", uow.now, worker_id
+            job.attempts = (job.attempts or 0) + 1
+            return JobResult(job_id, "fired", started, None)
+    elif job.instance_id is not None:
         try:
             case = load_case(uow, job.instance_id)
         except NotFound:

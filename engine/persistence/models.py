@@ -217,6 +217,8 @@ class Job(Base):
     instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
     activity_id: Mapped[str | None] = mapped_column(String(255))
     task_id: Mapped[str | None] = mapped_column(String(64))  # the waiting SpiffWorkflow task
+    definition_id: Mapped[str | None] = mapped_column(String(64), index=True)  # timer start: the definition
+    payload: Mapped[str | None] = mapped_column(Text)  # timer start: {"kind", "expression", "cycles", ...}
     due: Mapped[datetime] = mapped_column(UTCDateTime())
     state: Mapped[str] = mapped_column(String(16))  # PENDING DONE CANCELLED FAILED
     attempts: Mapped[int] = mapped_column(Integer, default=0)

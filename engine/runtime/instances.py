@@ -75,9 +75,28 @@ def start_instance(uow: Any, *, key: str | None = None, definition_id: str | Non
     start = case.wf.get_next_task(spec_name="Start")
     if start is not None:
         start.data.update(variables)
+    _skip_timer_start(case.wf)
     run_steps(uow, case)
     save_case(uow, case)
     return instance_view(uow.session, case.row)
+
+
+def _skip_timer_start(wf: Any) -> None:
+    """A case of a process with a timer start event is started by its timer job (or by hand, as Camunda allows):
+    either way the start event must not wait for the timer again inside the case."""
+    from SpiffWorkflow.bpmn.specs.defaults import StartEvent
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+    for task in spiff.all_tasks(wf):
+        spec = task.task_spec
+        if isinstance(spec, StartEvent) and isinstance(spec.event_definition, TimerEventDefinition) \
+                and task.workflow is wf:
+            if type(spec.event_definition).__name__.startswith("Cycle"):
+                # a cycle start event runs its outputs once per elapsed cycle: exactly one, already elapsed
+                task.internal_data["event_value"] = {"cycles": 1, "next": "2000-01-01T00:00:00+00:00",
+                                                     "duration": 0}
+            else:
+                task.internal_data["event_fired"] = True
 
 
 def _has_none_start(uow: Any, definition: ProcessDefinition) -> bool:

@@ -25,6 +25,8 @@ def upgrade() -> None:
         sa.Column('instance_id', sa.String(length=64), nullable=True),
         sa.Column('activity_id', sa.String(length=255), nullable=True),
         sa.Column('task_id', sa.String(length=64), nullable=True),
+        sa.Column('definition_id', sa.String(length=64), nullable=True),
+        sa.Column('payload', sa.Text(), nullable=True),
         sa.Column('due', engine.persistence.base.UTCDateTime(), nullable=False),
         sa.Column('state', sa.String(length=16), nullable=False),
         sa.Column('attempts', sa.Integer(), nullable=False),
@@ -41,9 +43,11 @@ def upgrade() -> None:
     )
     op.create_index('ix_job_state_due', 'job', ['state', 'due'], unique=False)
     op.create_index(op.f('ix_job_instance_id'), 'job', ['instance_id'], unique=False)
+    op.create_index(op.f('ix_job_definition_id'), 'job', ['definition_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_job_definition_id'), table_name='job')
     op.drop_index(op.f('ix_job_instance_id'), table_name='job')
     op.drop_index('ix_job_state_due', table_name='job')
     op.drop_table('job')
