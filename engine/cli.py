@@ -18,10 +18,30 @@ from engine.tasks.queries import TaskQuery
 from engine.types import InstanceView, TaskView, iso
 
 
+def _clock_from_env() -> Any:
+    """``ONEWINDOW_NOW=<ISO 8601 with offset>`` freezes the engine clock of the command at that instant (tests, demos,
+    replaying a case's history); it may move backwards between commands."""
+    import os
+    from datetime import datetime
+
+    from engine.clock import FrozenClock
+
+    text = os.environ.get("ONEWINDOW_NOW", "").strip()
+    if not text:
+        return None
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        _fail(f"ONEWINDOW_NOW: '{text}' is not an ISO 8601 date-time (e.g. 2026-10-10T17:30:00+08:00)")
+    if instant.tzinfo is None:
+        _fail(f"ONEWINDOW_NOW: '{text}' has no UTC offset (e.g. 2026-10-10T17:30:00+08:00)")
+    return FrozenClock(instant)
+
+
 def _engine() -> Any:
     from engine.bootstrap import build_engine
 
-    engine = build_engine(Settings.from_env())
+    engine = build_engine(Settings.from_env(), clock=_clock_from_env())
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.call_on_close(engine.close)  # release pooled connections when the command ends

@@ -118,3 +118,21 @@ def test_worker_command_runs_until_sigterm(database_url, tmp_path):
         _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "stopped after firing 1 job(s)" in err
+
+
+def test_onewindow_now_freezes_the_clock_of_every_command(ow, monkeypatch):
+    ow("deploy", str(FIXTURES / "jobs" / "review_with_timers.bpmn"))
+    monkeypatch.setenv("ONEWINDOW_NOW", "2026-10-09T16:00:00+08:00")
+    case = json.loads(ow("start", "review_with_timers", "--business-key", "NOW-1", "--json").stdout)
+    assert case["startTime"] == "2026-10-09T08:00:00.000+00:00"
+    (job,) = json.loads(ow("jobs", "--json").stdout)
+    assert job["dueDate"] == "2026-10-09T10:00:00.000+00:00"  # PT2H from the frozen instant
+    assert "0 fired" in ow("jobs", "execute-due").stdout  # due at ONEWINDOW_NOW: nothing yet
+    monkeypatch.setenv("ONEWINDOW_NOW", "2026-10-09T18:00:00+08:00")  # time travels forward ...
+    assert "1 fired" in ow("jobs", "execute-due").stdout
+    monkeypatch.setenv("ONEWINDOW_NOW", "2026-10-01T09:00:00+08:00")  # ... and may move backwards
+    assert "0 fired" in ow("jobs", "execute-due").stdout
+    monkeypatch.setenv("ONEWINDOW_NOW", "next friday")
+    assert "ONEWINDOW_NOW: 'next friday' is not an ISO 8601 date-time" in ow("jobs", code=1).stderr
+    monkeypatch.setenv("ONEWINDOW_NOW", "2026-10-09T18:00:00")
+    assert "has no UTC offset" in ow("jobs", code=1).stderr
