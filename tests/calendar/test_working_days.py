@@ -1,0 +1,67 @@
+"""Working-day arithmetic against the official 2026 schedule (国务院办公厅 2026 年部分节假日安排)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from engine.calendar import CalendarYearUnknown, WorkingCalendar
+from engine.errors import InvalidInput
+
+CST = timezone(timedelta(hours=8))
+cal = WorkingCalendar()
+
+
+def at(y, m, d, h=10, mi=0):
+    return datetime(y, m, d, h, mi, tzinfo=CST)
+
+
+@pytest.mark.parametrize(("accepted", "n", "deadline"), [
+    (at(2026, 9, 28), 5, at(2026, 10, 10, 17, 30)),   # Mon; National Day week; Sat 10-10 is a 调休 working day
+    (at(2026, 2, 12), 5, at(2026, 2, 26, 17, 30)),    # across the Spring Festival (Sat 02-14 works)
+    (at(2026, 4, 1), 10, at(2026, 4, 16, 17, 30)),    # domain.md §1.6
+    (at(2026, 4, 1), 10 + 5, at(2026, 4, 23, 17, 30)),  # ... with the 5 wd expert review suspended
+    (at(2026, 10, 9, 16), 1, at(2026, 10, 10, 17, 30)),  # Friday before a 调休 Saturday
+    (at(2026, 10, 3), 0, at(2026, 10, 8, 17, 30)),    # received on a holiday: limit 0 ends on the next working day
+])
+def test_official_2026_deadlines(accepted, n, deadline):
+    assert cal.add_working_days(accepted, n) == deadline
+
+
+def test_suspension_counts_working_days_of_the_interval():
+    assert cal.working_days_between(date(2026, 4, 8), date(2026, 4, 14)) == 5
+    assert cal.working_days_between(date(2026, 10, 1), date(2026, 10, 7)) == 0  # the Golden Week
+    assert cal.working_days_between(date(2026, 10, 1), date(2026, 10, 10)) == 3
+
+
+def test_regional_override_moves_a_deadline_by_a_day():
+    regional = WorkingCalendar(overrides={date(2026, 4, 10): False})  # e.g. a local festival
+    assert regional.add_working_days(at(2026, 4, 1), 10) == at(2026, 4, 17, 17, 30)
+    declared = WorkingCalendar(overrides={date(2026, 4, 11): True})  # a declared Saturday of service
+    assert declared.add_working_days(at(2026, 4, 1), 10) == at(2026, 4, 15, 17, 30)
+
+
+def test_unknown_year_is_never_computed_monday_to_friday_silently():
+    with pytest.raises(CalendarYearUnknown, match="2031"):
+        cal.add_working_days(at(2031, 3, 3), 5)
+    with pytest.raises(CalendarYearUnknown, match="no official schedule for 2027"):
+        cal.add_working_days(at(2026, 12, 28), 5)  # the limit runs into 2027
+    deadline, provisional = cal.add_working_days_provisional(at(2026, 12, 28), 5)
+    assert provisional and deadline == at(2027, 1, 4, 17, 30)  # Mon–Fri estimate, flagged
+    assert cal.add_working_days_provisional(at(2026, 4, 1), 10) == (at(2026, 4, 16, 17, 30), False)
+
+
+def test_office_hours_for_limits_promised_in_hours():
+    # 0.5 working day (3.5 h) promised at 16:00 on the Wednesday before the National Day holiday
+    assert cal.add_working_hours(at(2026, 9, 30, 16), 3.5) == at(2026, 10, 8, 10, 30)
+    assert cal.add_working_hours(at(2026, 4, 1, 11), 2) == at(2026, 4, 1, 15, 30)  # over the lunch break
+    assert cal.add_working_hours(at(2026, 4, 1, 7), 1) == at(2026, 4, 1, 9, 30)  # before opening
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(InvalidInput, match="negative"):
+        cal.add_working_days(at(2026, 4, 1), -1)
+    with pytest.raises(InvalidInput, match="time zone"):
+        cal.add_working_days(datetime(2026, 4, 1, 10), 1)
+    assert cal.known_years[0] == 2004 and cal.known_years[-1] == 2026
