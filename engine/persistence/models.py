@@ -230,3 +230,25 @@ class Job(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+# --- working-day calendar -------------------------------------------------------------------------------------
+from datetime import date  # noqa: E402
+
+from sqlalchemy import Date  # noqa: E402
+
+
+class CalendarDay(Base):
+    """An override of the official working-day schedule (engine/calendar/data/cn.json): ``kind`` holiday or
+    workday on ``day``, nationally (``region`` NULL) or for one region. One row per (day, region): the id is
+    ``YYYY-MM-DD`` or ``YYYY-MM-DD@region``."""
+
+    __tablename__ = "calendar_day"
+    __table_args__ = (Index("ix_calendar_day_day_region", "day", "region"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    region: Mapped[str | None] = mapped_column(String(48))
+    kind: Mapped[str] = mapped_column(String(16))  # holiday | workday
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(128))
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
