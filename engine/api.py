@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 
 from engine import history
 from engine._executor import Executor
+from engine.calendar.service import CalendarService
 from engine.definitions import deployment as deployments
 from engine.errors import InvalidInput, NotFound
 from engine.jobs import executor as job_executor
@@ -274,7 +275,7 @@ class HistoryService:
 
 class Engine:
     """The one public entry point: ``engine.repository``, ``.runtime``, ``.tasks``, ``.external_tasks``,
-    ``.history``."""
+    ``.history``, ``.jobs``, ``.calendar``."""
 
     def __init__(self, db: Engine, executor: Executor, services: Any) -> None:
         self.db = db
@@ -286,6 +287,7 @@ class Engine:
         self.external_tasks = ExternalTaskService(executor)
         self.history = HistoryService(executor)
         self.jobs = JobService(executor)
+        self.calendar = CalendarService(executor)
 
     @property
     def clock(self) -> Any:

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 from engine.api import Engine
 from engine._executor import Executor
+from engine.calendar import parse_office_hours
+from engine.calendar.service import CalendarStore
 from engine.clock import Clock, SystemClock
 from engine.definitions.deployment import ModelCache
 from engine.persistence import migrate
@@ -26,6 +28,7 @@ class Services:
     models: ModelCache
     tz: ZoneInfo
     workflows: WorkflowCache
+    calendar: CalendarStore | None = None
 
 
 def build_engine(settings: Settings | None = None, *, clock: Clock | None = None, upgrade: bool = True) -> Engine:
@@ -35,8 +38,12 @@ def build_engine(settings: Settings | None = None, *, clock: Clock | None = None
     if upgrade:
         migrate.ensure_current(db)
     clock = clock or SystemClock()
-    sandbox = Sandbox(time_limit=settings.script_time_limit, now=clock.now)
+    calendar = CalendarStore(db, tz=ZoneInfo(settings.timezone), office_hours=parse_office_hours(settings.office_hours),
+                             region=settings.calendar_region, ttl=settings.calendar_cache_seconds)
+    sandbox = Sandbox({"workdays": calendar.workdays_function(clock.now)}, time_limit=settings.script_time_limit,
+                      now=clock.now)
     services = Services(settings=settings, sandbox=sandbox, script_engine=SandboxScriptEngine(sandbox),
-                        models=ModelCache(sandbox), tz=ZoneInfo(settings.timezone), workflows=WorkflowCache())
+                        models=ModelCache(sandbox), tz=ZoneInfo(settings.timezone), workflows=WorkflowCache(),
+                        calendar=calendar)
     executor = Executor(db, clock, services)
     return Engine(db, executor, services)

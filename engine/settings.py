@@ -18,6 +18,11 @@ class Settings:
     # (finished history above the active frontier is dropped from the live tree; our history keeps it).
     compact_threshold: int = 120
     sql_echo: bool = False
+    # working-day calendar: office hours (deadlines end at the close of the last period), the region whose
+    # calendar overrides apply by default (None = national only), how long a process caches the overrides
+    office_hours: str = "08:30-12:00,14:30-17:30"
+    calendar_region: str | None = None
+    calendar_cache_seconds: float = 60.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -29,4 +34,6 @@ class Settings:
             database_url=url,
             script_time_limit=float(os.environ.get("ONEWINDOW_SCRIPT_TIME_LIMIT", "2.0")),
             timezone=os.environ.get("ONEWINDOW_TIMEZONE", "Asia/Shanghai"),
+            office_hours=os.environ.get("ONEWINDOW_OFFICE_HOURS", "08:30-12:00,14:30-17:30"),
+            calendar_region=os.environ.get("ONEWINDOW_CALENDAR_REGION") or None,
         )

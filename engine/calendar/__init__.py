@@ -20,13 +20,26 @@ from zoneinfo import ZoneInfo
 
 from engine.errors import InvalidInput
 
+__all__ = ["CalendarYearUnknown", "WorkingCalendar", "DEFAULT_OFFICE_HOURS", "official_days", "known_years",
+           "parse_office_hours", "parse_day"]
+
 DATA = Path(__file__).with_name("data") / "cn.json"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_OFFICE_HOURS = ((time(8, 30), time(12, 0)), (time(14, 30), time(17, 30)))
 
 
 class CalendarYearUnknown(InvalidInput):
+    """A computation needs a year the official schedule does not know (it is never done Monday–Friday)."""
+
     code = "CalendarYearUnknown"
+
+    def __init__(self, year: int, what: str = "") -> None:
+        years = _official()
+        super().__init__(
+            f"the working-day calendar has no official schedule for {year}{what} (known: {min(years)}-{max(years)});"
+            f" add the year's data (python -m engine.calendar.seed with a chinesecalendar release that knows {year},"
+            f" see docs/deadlines.md), deadlines in {year} are not computed Monday-Friday silently", year=year)
+        self.year = year
 
 
 @lru_cache(maxsize=1)
@@ -39,6 +52,59 @@ def _official() -> dict[str, Any]:
     return years
 
 
+def known_years() -> list[int]:
+    """The years the official schedule (``data/cn.json``) knows."""
+    return sorted(_official())
+
+
+def official_days(year: int) -> dict[date, tuple[str, str]]:
+    """The official non-standard days of ``year``: date -> (``holiday`` | ``workday``, the festival's name)."""
+    data = _names()
+    if str(year) not in data:
+        raise CalendarYearUnknown(year)
+    entry = data[str(year)]
+    out = {date.fromisoformat(d): ("holiday", name) for d, name in entry["holidays"].items()}
+    out.update({date.fromisoformat(d): ("workday", name) for d, name in entry["workdays"].items()})
+    return dict(sorted(out.items()))
+
+
+@lru_cache(maxsize=1)
+def _names() -> dict[str, Any]:
+    return json.loads(DATA.read_text(encoding="utf-8"))["years"]
+
+
+def parse_day(value: Any) -> date:
+    """A calendar date given as ``date`` or ``YYYY-MM-DD`` text; anything else is refused naming the value."""
+    if isinstance(value, datetime):
+        raise InvalidInput(f"'{value.isoformat()}' is a date-time, a calendar day is a date (YYYY-MM-DD)",
+                           day=str(value))
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"'{value}' is not a calendar date (YYYY-MM-DD, e.g. 2026-10-08)", day=str(value)) from None
+
+
+def parse_office_hours(text: str) -> tuple[tuple[time, time], ...]:
+    """``"08:30-12:00,14:30-17:30"`` -> ((08:30, 12:00), (14:30, 17:30)); periods must be ordered and not overlap."""
+    periods: list[tuple[time, time]] = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        try:
+            begin, end = (time.fromisoformat(x.strip()) for x in part.split("-"))
+        except ValueError:
+            raise InvalidInput(f"office hours '{part}' are not HH:MM-HH:MM (e.g. 08:30-12:00,14:30-17:30)") from None
+        if not begin < end or (periods and begin < periods[-1][1]):
+            raise InvalidInput(f"office hours '{text}': periods must be ordered and must not overlap")
+        periods.append((begin, end))
+    if not periods:
+        raise InvalidInput("office hours are empty (e.g. 08:30-12:00,14:30-17:30)")
+    return tuple(periods)
+
+
 @dataclass
 class WorkingCalendar:
     tz: ZoneInfo = SHANGHAI
@@ -48,17 +114,20 @@ class WorkingCalendar:
 
     @property
     def known_years(self) -> list[int]:
-        return sorted(_official())
+        return known_years()
+
+    @property
+    def hours_per_day(self) -> float:
+        """The length of an office day in hours (7 with the default office hours)."""
+        return sum((datetime.combine(date.min, e) - datetime.combine(date.min, b)).total_seconds()
+                   for b, e in self.office_hours) / 3600
 
     def is_working_day(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
         years = _official()
         if day.year not in years:
-            raise CalendarYearUnknown(
-                f"the working-day calendar has no official schedule for {day.year} (known: {min(years)}-"
-                f"{max(years)}); add the year's data (python -m engine.calendar.seed with a newer chinesecalendar) "
-                f"or declare its days, deadlines in {day.year} are not computed Monday-Friday silently")
+            raise CalendarYearUnknown(day.year, f" (needed for {day.isoformat()})")
         holidays, workdays = years[day.year]
         if day in workdays:
             return True
@@ -113,8 +182,10 @@ class WorkingCalendar:
         return count
 
     def add_working_hours(self, start: datetime, hours: float) -> datetime:
-        """A limit promised in hours (e.g. 0.5 working day = 3.5 h of the default 7 h day), counted in office
-        hours of working days only."""
+        """A limit promised in hours (e.g. 0.5 working day = 3 h 15 of the default 6.5-hour office day), counted in
+        office hours of working days only."""
+        if start.tzinfo is None:
+            raise InvalidInput("the start of a limit in working hours needs a time zone")
         if hours < 0:
             raise InvalidInput(f"a limit in working hours cannot be negative ({hours})")
         remaining = timedelta(hours=hours)

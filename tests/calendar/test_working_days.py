@@ -65,3 +65,55 @@ def test_bad_input_is_refused():
     with pytest.raises(InvalidInput, match="time zone"):
         cal.add_working_days(datetime(2026, 4, 1, 10), 1)
     assert cal.known_years[0] == 2004 and cal.known_years[-1] == 2026
+
+
+def test_half_a_day_promised_at_16_00_on_the_friday_before_qingming():
+    # Qingming 2026-04-04..06 (Sat-Mon): 1.5 h left on Friday, the remaining 2 h on Tuesday morning
+    assert cal.add_working_hours(at(2026, 4, 3, 16), 3.5) == at(2026, 4, 7, 10, 30)
+    assert cal.add_working_hours(at(2026, 4, 3, 16), 0.5 * cal.hours_per_day) == at(2026, 4, 7, 10, 15)
+    assert cal.hours_per_day == 6.5
+
+
+def test_office_hours_are_configurable():
+    from engine.calendar import parse_office_hours
+
+    nine_to_five = WorkingCalendar(office_hours=parse_office_hours("09:00-12:00,13:00-17:00"))
+    assert nine_to_five.add_working_days(at(2026, 4, 1), 10) == at(2026, 4, 16, 17, 0)
+    assert nine_to_five.add_working_hours(at(2026, 4, 1, 11), 2) == at(2026, 4, 1, 14, 0)
+    for bad in ("8:30 to 12:00", "14:30-12:00", "08:30-12:00,11:00-17:30", ""):
+        with pytest.raises(InvalidInput, match="office hours"):
+            parse_office_hours(bad)
+
+
+def test_holidays_and_weekend_workdays_come_from_the_data():
+    assert not cal.is_working_day(date(2026, 10, 1))  # a Thursday, National Day
+    assert cal.is_working_day(date(2026, 10, 10))  # a Saturday, 调休上班
+    assert cal.is_working_day(date(2026, 9, 20))  # a Sunday, 调休上班
+    assert not cal.is_working_day(date(2004, 1, 22)) and cal.is_working_day(date(2004, 1, 17))  # first data year
+    with pytest.raises(CalendarYearUnknown, match="2003"):
+        cal.is_working_day(date(2003, 12, 31))
+
+
+def test_the_data_file_is_what_the_generator_writes():
+    import json
+
+    from engine.calendar import DATA
+    from engine.calendar.seed import build
+
+    assert json.loads(DATA.read_text(encoding="utf-8")) == build()
+
+
+def test_the_engine_reads_the_data_file_not_the_chinese_calendar_package():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['chinese_calendar'] = None\n"
+            "from datetime import datetime, timedelta, timezone\n"
+            "from engine.calendar import WorkingCalendar\n"
+            "print(WorkingCalendar().add_working_days(datetime(2026, 9, 28, 10, tzinfo=timezone(timedelta(hours=8))),"
+            " 5).isoformat())")
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "2026-10-10T17:30:00+08:00"

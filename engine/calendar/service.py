@@ -1,0 +1,283 @@
+"""The calendar in the engine: overrides stored in ``calendar_day`` (national, or for one region) over the official
+data, the ``engine.calendar`` façade and the ``workdays(n)`` expression helper.
+
+Effective kind of a day = the official data (weekends, 法定节假日, 调休上班), then the national overrides, then the
+overrides of the region asked for, in that order (the last one that speaks wins)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time as monotonic_time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from functools import partial
+from numbers import Real
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.calendar import (
+    DEFAULT_OFFICE_HOURS,
+    CalendarYearUnknown,
+    WorkingCalendar,
+    known_years,
+    official_days,
+    parse_day,
+)
+from engine.errors import InvalidInput, NotFound
+from engine.persistence.models import CalendarDay
+
+KINDS = ("holiday", "workday")
+REGION = re.compile(r"^[\w.-]{1,48}$")
+
+
+def check_region(region: str | None) -> str | None:
+    """``None`` or ``""`` is national; a region is 1-48 letters (Chinese too), digits, ``_ . -``."""
+    if region is None or region == "":
+        return None
+    if not isinstance(region, str) or not REGION.match(region):
+        raise InvalidInput(f"region '{region}' is not a region name (1-48 letters, digits, '_', '.', '-'; "
+                           f"e.g. 440300 or shenzhen)", region=str(region))
+    return region
+
+
+def _row_id(day: date, region: str | None) -> str:
+    # one override per (day, region): the primary key makes a concurrent duplicate fail and re-run the command
+    return f"{day.isoformat()}@{region}" if region else day.isoformat()
+
+
+@dataclass(frozen=True)
+class CalendarDayView:
+    """A non-standard day of a year: its effective kind and where that comes from."""
+
+    day: date
+    kind: str  # holiday | workday
+    source: str  # "official" | "override" (national) | "override:<region>"
+    name: str | None = None  # the festival (official) or the note of the override
+    region: str | None = None  # the region of the override that decides, None when national/official
+    official: str | None = None  # what the official data says, when an override changes it
+    created_by: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"date": self.day.isoformat(), "weekday": self.day.strftime("%a"), "kind": self.kind,
+                "source": self.source, "name": self.name, "region": self.region, "official": self.official,
+                "createdBy": self.created_by}
+
+
+def _standard_kind(day: date) -> str:
+    return "workday" if day.weekday() < 5 else "holiday"
+
+
+def _overrides(session: Session, region: str | None, first: date | None = None,
+               last: date | None = None) -> list[CalendarDay]:
+    stmt = select(CalendarDay)
+    stmt = stmt.where(CalendarDay.region.is_(None) | (CalendarDay.region == region)) if region \
+        else stmt.where(CalendarDay.region.is_(None))
+    if first is not None:
+        stmt = stmt.where(CalendarDay.day >= first)
+    if last is not None:
+        stmt = stmt.where(CalendarDay.day <= last)
+    return list(session.scalars(stmt.order_by(CalendarDay.day)))
+
+
+def _merge(rows: list[CalendarDay]) -> dict[date, bool]:
+    """National overrides first, then the region's: the region's win on the same day."""
+    out: dict[date, bool] = {}
+    for row in sorted(rows, key=lambda r: r.region is not None):
+        out[row.day] = row.kind == "workday"
+    return out
+
+
+class CalendarStore:
+    """Builds ``WorkingCalendar`` objects with the stored overrides, cached per process (the overrides are read
+    lazily, at the first use, and again after ``invalidate()`` — the façade calls it after every change — or after
+    ``ttl`` seconds, so a change made by another process is seen within that time)."""
+
+    def __init__(self, db: DbEngine, *, tz: ZoneInfo,
+                 office_hours: tuple[tuple[time, time], ...] = DEFAULT_OFFICE_HOURS, region: str | None = None,
+                 ttl: float = 60.0) -> None:
+        self.db = db
+        self.tz = tz
+        self.office_hours = office_hours
+        self.region = check_region(region)
+        self.ttl = ttl
+        self._rows: list[tuple[date, str | None, str]] | None = None
+        self._loaded_at = 0.0
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._rows = None
+
+    def _all_rows(self) -> list[tuple[date, str | None, str]]:
+        with self._lock:
+            if self._rows is not None and monotonic_time.monotonic() - self._loaded_at < self.ttl:
+                return self._rows
+        with Session(bind=self.db) as session:
+            rows = [(r.day, r.region, r.kind) for r in session.scalars(select(CalendarDay))]
+            session.rollback()
+        with self._lock:
+            self._rows, self._loaded_at = rows, monotonic_time.monotonic()
+        return rows
+
+    def calendar(self, region: str | None = None) -> WorkingCalendar:
+        """The calendar of ``region`` (default: the engine's region setting; ``None`` there = national)."""
+        region = check_region(region) if region is not None else self.region
+        overrides: dict[date, bool] = {}
+        rows = self._all_rows()
+        for scope in (None, region) if region else (None,):
+            overrides.update({day: kind == "workday" for day, r, kind in rows if r == scope})
+        return WorkingCalendar(self.tz, self.office_hours, overrides)
+
+    def from_session(self, session: Session, region: str | None = None) -> WorkingCalendar:
+        """The calendar as the current transaction sees it (the façade's reads and commands)."""
+        region = check_region(region) if region is not None else self.region
+        return WorkingCalendar(self.tz, self.office_hours, _merge(_overrides(session, region)))
+
+    def workdays_function(self, now: Callable[[], datetime]) -> Callable[..., datetime]:
+        """``workdays(n[, region])`` for expressions: the deadline ``n`` working days after now (the close of office
+        hours of the n-th working day after today); a fractional ``n`` counts office hours (0.5 = half an office
+        day)."""
+        def workdays(n: Any, region: str | None = None) -> datetime:
+            if isinstance(n, bool) or not isinstance(n, Real):
+                raise InvalidInput(f"workdays(n): n must be a number of working days, got {n!r}")
+            cal = self.calendar(region)
+            if float(n) != int(n):
+                if n < 0:
+                    raise InvalidInput(f"a limit in working days cannot be negative ({n})")
+                return cal.add_working_hours(now(), float(n) * cal.hours_per_day)
+            return cal.add_working_days(now(), int(n))
+        return workdays
+
+
+# --- commands (one transaction each, through the executor) ---------------------------------------------------
+def show(session: Session, store: CalendarStore, year: int, region: str | None) -> list[CalendarDayView]:
+    region = check_region(region)
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise InvalidInput(f"'{year}' is not a year")
+    if year not in known_years():
+        raise CalendarYearUnknown(year)
+    official = official_days(year)
+    out: dict[date, CalendarDayView] = {d: CalendarDayView(d, kind, "official", name)
+                                        for d, (kind, name) in official.items()}
+    rows = sorted(_overrides(session, region, date(year, 1, 1), date(year, 12, 31)),
+                  key=lambda r: (r.region is not None, r.day))
+    for row in rows:
+        base = official[row.day][0] if row.day in official else _standard_kind(row.day)
+        out[row.day] = CalendarDayView(row.day, row.kind, f"override:{row.region}" if row.region else "override",
+                                       row.note, row.region, base, row.created_by)
+    return [out[d] for d in sorted(out)]
+
+
+def _effective(session: Session, store: CalendarStore, day: date, region: str | None) -> str:
+    cal = store.from_session(session, region)
+    try:
+        return "workday" if cal.is_working_day(day) else "holiday"
+    except CalendarYearUnknown as exc:
+        raise CalendarYearUnknown(day.year, f" (refusing an override of {day.isoformat()})") from exc
+
+
+def add_day(uow: Any, *, store: CalendarStore, day: Any, kind: str, region: str | None, note: str | None,
+            actor: str | None) -> CalendarDayView:
+    d, region = parse_day(day), check_region(region)
+    if kind not in KINDS:
+        raise InvalidInput(f"kind '{kind}' is not one of {', '.join(KINDS)}")
+    if note is not None and len(note) > 500:
+        raise InvalidInput(f"the note of {d.isoformat()} is longer than 500 characters")
+    where = f" in region {region}" if region else " nationally"
+    existing = uow.session.get(CalendarDay, _row_id(d, region))
+    if existing is not None:
+        raise InvalidInput(f"{d.isoformat()} already has an override{where} ({existing.kind}); remove it first",
+                           day=d.isoformat(), region=region)
+    current = _effective(uow.session, store, d, region)
+    if current == kind:
+        what = "a working day" if kind == "workday" else "a day off"
+        raise InvalidInput(f"{d.isoformat()} ({d.strftime('%a')}) is already {what}{where}", day=d.isoformat(),
+                           region=region)
+    row = CalendarDay(id=_row_id(d, region), day=d, region=region, kind=kind, note=note, created_by=actor,
+                      created=uow.now)
+    uow.session.add(row)
+    uow.record("CalendarDayAdded", actor=actor, day=d.isoformat(), region=region, kind=kind, note=note,
+               previous=current)
+    return CalendarDayView(d, kind, f"override:{region}" if region else "override", note, region, current, actor)
+
+
+def remove_day(uow: Any, *, store: CalendarStore, day: Any, region: str | None, actor: str | None) -> None:
+    d, region = parse_day(day), check_region(region)
+    row = uow.session.get(CalendarDay, _row_id(d, region))
+    if row is None:
+        where = f"in region {region}" if region else "nationally"
+        raise NotFound(f"{d.isoformat()} has no override {where}", day=d.isoformat(), region=region)
+    uow.record("CalendarDayRemoved", actor=actor, day=d.isoformat(), region=region, kind=row.kind, note=row.note)
+    uow.session.delete(row)
+
+
+class CalendarService:
+    """``engine.calendar``: the working-day calendar (official data + overrides), one transaction per call."""
+
+    def __init__(self, ex: Any) -> None:
+        self._ex = ex
+
+    @property
+    def store(self) -> CalendarStore:
+        return self._ex.services.calendar
+
+    def calendar(self, region: str | None = None) -> WorkingCalendar:
+        """A ``WorkingCalendar`` with the stored overrides of ``region`` (national when none), read now."""
+        return self._ex.read(lambda s: self.store.from_session(s, region))
+
+    def show(self, year: int, region: str | None = None) -> list[CalendarDayView]:
+        """Every non-standard day of ``year`` (official holidays and 调休 working days, and the overrides) with its
+        source."""
+        return self._ex.read(lambda s: show(s, self.store, year, region))
+
+    def _change(self, command: Callable[..., Any]) -> Any:
+        try:
+            return self._ex.run(command)
+        finally:
+            self.store.invalidate()
+
+    def add_holiday(self, day: date | str, region: str | None = None, note: str | None = None,
+                    actor: str | None = None) -> CalendarDayView:
+        return self._change(partial(add_day, store=self.store, day=day, kind="holiday", region=region, note=note,
+                                    actor=actor))
+
+    def add_workday(self, day: date | str, region: str | None = None, note: str | None = None,
+                    actor: str | None = None) -> CalendarDayView:
+        return self._change(partial(add_day, store=self.store, day=day, kind="workday", region=region, note=note,
+                                    actor=actor))
+
+    def remove_override(self, day: date | str, region: str | None = None, actor: str | None = None) -> None:
+        self._change(partial(remove_day, store=self.store, day=day, region=region, actor=actor))
+
+    def deadline(self, start: datetime | str, working_days: int, region: str | None = None) -> datetime:
+        """The close of office hours of the ``working_days``-th working day after the day of ``start``."""
+        start = _instant(start)
+        if isinstance(working_days, bool) or not isinstance(working_days, int):
+            raise InvalidInput(f"'{working_days}' is not a whole number of working days")
+        return self._ex.read(lambda s: self.store.from_session(s, region).add_working_days(start, working_days))
+
+    def deadline_provisional(self, start: datetime | str, working_days: int,
+                             region: str | None = None) -> tuple[datetime, bool]:
+        """``deadline``, or a Monday–Friday estimate flagged ``True`` when a year on the way has no data."""
+        start = _instant(start)
+        return self._ex.read(
+            lambda s: self.store.from_session(s, region).add_working_days_provisional(start, working_days))
+
+
+def _instant(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise InvalidInput(f"'{value}' is not an ISO 8601 date-time (e.g. 2026-09-28T10:00:00+08:00)") from None
+    if not isinstance(value, datetime):
+        raise InvalidInput(f"'{value}' is not a date-time")
+    if value.tzinfo is None:
+        raise InvalidInput(f"'{value.isoformat()}' has no UTC offset (e.g. 2026-09-28T10:00:00+08:00)")
+    return value
