@@ -297,8 +297,10 @@ def demo(bpmn_dir: str | None) -> None:
 
 def _register_command_groups() -> None:
     from engine import cli_jobs
+    from engine.cli_calendar import calendar
 
     cli_jobs.register(cli)
+    cli.add_command(calendar)
 
 
 _register_command_groups()
