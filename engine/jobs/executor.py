@@ -15,7 +15,7 @@ from engine.persistence.models import Job, ProcessDefinition
 from engine.runtime import spiff
 from engine.runtime.cases import load_case, run_steps, save_case
 
-from . import starts
+from . import handlers, starts
 from .timers import timer_due
 
 MAX_ATTEMPTS = 3
@@ -77,6 +77,10 @@ def fire_job(uow: Any, job_id: str, worker_id: str | None) -> JobResult:
             job.state, job.executed_at, job.executed_by = "DONE", uow.now, worker_id
             job.attempts = (job.attempts or 0) + 1
             return JobResult(job_id, "fired", started, None)
+    elif job.job_type in handlers.HANDLERS:
+        result = handlers.HANDLERS[job.job_type](uow, job, worker_id)
+        if result == "suspended":
+            return JobResult(job_id, "suspended", job.instance_id, job.activity_id)
     elif job.instance_id is not None:
         try:
             case = load_case(uow, job.instance_id)
