@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from engine import history
 from engine._executor import Executor
 from engine.calendar.service import CalendarService
+from engine.caseclock.service import CaseService, NotificationService
 from engine.definitions import deployment as deployments
 from engine.errors import InvalidInput, NotFound
 from engine.jobs import executor as job_executor
@@ -288,6 +289,8 @@ class Engine:
         self.history = HistoryService(executor)
         self.jobs = JobService(executor)
         self.calendar = CalendarService(executor)
+        self.cases = CaseService(executor)
+        self.notifications = NotificationService(executor)
 
     @property
     def clock(self) -> Any:

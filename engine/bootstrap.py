@@ -18,6 +18,9 @@ from engine.runtime.cases import WorkflowCache
 from engine.runtime.script_engine import SandboxScriptEngine
 from engine.scripting.sandbox import Sandbox
 from engine.settings import Settings
+# modules that register job handlers (deadline warnings and timeouts, notifications)
+import engine.caseclock.policies  # noqa: E402,F401
+from engine.outbox import JsonlNotifier, LogNotifier  # noqa: E402
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Services:
     tz: ZoneInfo
     workflows: WorkflowCache
     calendar: CalendarStore | None = None
+    notifier: Any = None
 
 
 def build_engine(settings: Settings | None = None, *, clock: Clock | None = None, upgrade: bool = True) -> Engine:
@@ -44,6 +48,7 @@ def build_engine(settings: Settings | None = None, *, clock: Clock | None = None
                       now=clock.now)
     services = Services(settings=settings, sandbox=sandbox, script_engine=SandboxScriptEngine(sandbox),
                         models=ModelCache(sandbox), tz=ZoneInfo(settings.timezone), workflows=WorkflowCache(),
-                        calendar=calendar)
+                        calendar=calendar,
+                        notifier=JsonlNotifier(settings.notify_file) if settings.notify_file else LogNotifier())
     executor = Executor(db, clock, services)
     return Engine(db, executor, services)

@@ -223,13 +223,27 @@ def complete(task: str, user: str, vars_: tuple[str, ...], as_json: bool) -> Non
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def instance(instance_id: str, as_json: bool) -> None:
-    view = _engine().runtime.instance(instance_id)
+    engine = _engine()
+    view = engine.runtime.instance(instance_id)
+    clock = engine.cases.clock(view.id)
+    tasks = engine.tasks.list(TaskQuery(instance_id=view.id))
+    jobs = engine.jobs.list(instance_id=view.id)
+    now = engine.clock.now()
     if as_json:
         out = view.as_json()
         out["variables"] = view.variables
+        out["clock"] = clock.as_json() if clock is not None else None
+        out["tasks"] = [{**t.as_json(), "signal": t.signal(now)} for t in tasks]
+        out["jobs"] = [j.as_json() for j in jobs]
         _echo_json(out)
     else:
         click.echo("\n".join(_instance_lines(view)))
+        if clock is not None:
+            from engine.cli_case import clock_lines
+
+            click.echo("\n".join(clock_lines(clock)))
+        for t in tasks:
+            click.echo(f"  task {t.name} [{t.signal(now)}] due {iso(t.due) or '-'}")
         for name, v in view.variables.items():
             click.echo(f"  {name} = {json.dumps(v['value'], ensure_ascii=False)} ({v['type']})")
 
@@ -298,9 +312,12 @@ def demo(bpmn_dir: str | None) -> None:
 def _register_command_groups() -> None:
     from engine import cli_jobs
     from engine.cli_calendar import calendar
+    from engine.cli_case import case, notifications
 
     cli_jobs.register(cli)
     cli.add_command(calendar)
+    cli.add_command(case)
+    cli.add_command(notifications)
 
 
 _register_command_groups()

@@ -23,6 +23,9 @@ class Settings:
     office_hours: str = "08:30-12:00,14:30-17:30"
     calendar_region: str | None = None
     calendar_cache_seconds: float = 60.0
+    # notifications (outbox): a JSON-lines file to deliver them to (the edge: mail/SMS gateways plug in here);
+    # None = the log
+    notify_file: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -36,4 +39,5 @@ class Settings:
             timezone=os.environ.get("ONEWINDOW_TIMEZONE", "Asia/Shanghai"),
             office_hours=os.environ.get("ONEWINDOW_OFFICE_HOURS", "08:30-12:00,14:30-17:30"),
             calendar_region=os.environ.get("ONEWINDOW_CALENDAR_REGION") or None,
+            notify_file=os.environ.get("ONEWINDOW_NOTIFY_FILE") or None,
         )

@@ -131,18 +131,32 @@ class TaskView:
     ended_at: datetime | None = None
     suspended: bool = False
     lane: str | None = None
+    origin: str | None = None  # engine-made tasks: formal-opinion | escalation
+    parent_task_id: str | None = None
+    deemed: bool = False
+
+    def signal(self, now: datetime) -> str:
+        """ON_TIME, WARNING (now >= followUp) or OVERDUE (now > due) — for an open task; an ended one: whether it
+        ended after its due time."""
+        at = self.ended_at or now
+        if self.due is not None and at > self.due:
+            return "OVERDUE"
+        if self.ended_at is None and self.follow_up is not None and now >= self.follow_up:
+            return "WARNING"
+        return "ON_TIME"
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "assignee": self.assignee, "owner": self.owner,
                 "created": iso(self.created), "lastUpdated": None, "due": iso(self.due),
                 "followUp": iso(self.follow_up), "delegationState": self.delegation_state,
-                "description": self.description, "executionId": self.instance_id, "parentTaskId": None,
+                "description": self.description, "executionId": self.instance_id, "parentTaskId": self.parent_task_id,
                 "priority": self.priority, "processDefinitionId": self.definition_id,
                 "processInstanceId": self.instance_id, "taskDefinitionKey": self.task_definition_key,
                 "caseExecutionId": None, "caseInstanceId": None, "caseDefinitionId": None,
                 "suspended": self.suspended, "formKey": self.form_key, "camundaFormRef": None, "tenantId": None,
                 "candidateGroups": list(self.candidate_groups), "candidateUsers": list(self.candidate_users),
-                "state": self.state, "businessKey": self.business_key}
+                "state": self.state, "businessKey": self.business_key, "origin": self.origin,
+                "deemed": self.deemed}
 
 
 @dataclass(frozen=True)

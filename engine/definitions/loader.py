@@ -11,6 +11,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from engine.caseclock import config as clock_config
 from engine.errors import Problem
 
 from .camunda import (
@@ -116,6 +117,15 @@ def parse_resources(resources: list[tuple[str, bytes]], check_expression: Checke
                 result.meta.pop(key, None)
         result.meta.update(meta)
         result.problems.extend(check_supported(tree, name, meta, check_expression))
+        # the time limits of each process (camunda:properties of bpmn:process), checked with the tasks' policies
+        for proc in tree.getroot().findall(f"{{{BPMN_NS}}}process"):
+            result.meta[f"@process:{proc.get('id', '')}"] = meta[f"@process:{proc.get('id', '')}"] = ActivityMeta(
+                element_id=proc.get("id", ""), kind="process", name=proc.get("name"), properties={
+                    p.get("name", ""): p.get("value", "") for p in proc.findall(
+                        f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property")
+                    if p.get("name")})
+        ids = {el.get("id") for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
+        result.problems.extend(clock_config.check(meta, name, ids))
         result.problems.extend(rewrite_expressions(tree, name, check_expression, check_script))
         bpmn_trees.append((name, content, tree))
     for name, content, tree in bpmn_trees:

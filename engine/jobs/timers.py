@@ -14,7 +14,7 @@ from engine.persistence.models import Job
 
 _J = Job.__table__
 _PENDING_FOR_CASE = select(_J.c.id, _J.c.task_id, _J.c.due).where(
-    _J.c.instance_id == bindparam("iid"), _J.c.state == "PENDING")
+    _J.c.instance_id == bindparam("iid"), _J.c.state == "PENDING", _J.c.job_type == "timer")
 _END = (update(_J).where(_J.c.id == bindparam("jid"), _J.c.state == "PENDING")
         .values(state=bindparam("new_state"), executed_at=bindparam("at"), executed_by=bindparam("by"),
                 attempts=_J.c.attempts + bindparam("tried"), version=_J.c.version + 1))
@@ -53,6 +53,8 @@ def waiting_timers(wf: Any) -> dict[str, tuple[Any, datetime]]:
     for task in list(wf.event_manager.tasks.values()):
         if not _is_timer(task.task_spec.event_definition):
             continue
+        if task.internal_data.get(PAUSED_DUE):  # paused with the case clock (engine/caseclock/policies.py)
+            continue
         due = timer_due(task)
         if due is not None:
             out[str(task.id)] = (task, due)
@@ -61,7 +63,7 @@ def waiting_timers(wf: Any) -> dict[str, tuple[Any, datetime]]:
 
 def _timer_fired(task: Any) -> bool:
     """Did this task's timer fire (rather than the task being cancelled, or another event winning)?"""
-    if task is None:
+    if task is None or task.internal_data.get(PAUSED_DUE):
         return False
     definition = task.task_spec.event_definition
     if isinstance(definition, TimerEventDefinition):
@@ -83,6 +85,7 @@ def _key(due: datetime) -> str:
     return due.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+PAUSED_DUE = "_onewindow_paused_due"  # a timer paused by a clock suspension keeps its due time here
 TIMER_JOBS_ATTR = "_onewindow_timer_jobs"  # on a live workflow: (task id, due) -> PENDING job id, see projection
 
 

@@ -116,6 +116,12 @@ class Task(Base):
     # denormalised copies of the identity links for display (queries use task_identity_link)
     candidate_groups: Mapped[str] = mapped_column(Text, default="")
     candidate_users: Mapped[str] = mapped_column(Text, default="")
+    # tasks the engine creates outside the diagram (a deemed approval's 出具正式意见, an escalation's 督办 task):
+    # origin says why, parent_task_id the task they come from; NULL for a task of the diagram
+    origin: Mapped[str | None] = mapped_column(String(32))
+    parent_task_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # completed by the system under the DEEMED_APPROVED timeout policy (超时默认同意)
+    deemed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # optimistic locking: a claim and a completion of the same task racing each other cannot both win
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
@@ -210,7 +216,7 @@ class Job(Base):
     __tablename__ = "job"
     __table_args__ = (
         Index("ix_job_state_due", "state", "due"),
-        UniqueConstraint("task_id", "due"),
+        UniqueConstraint("task_id", "job_type", "due"),
     )
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     job_type: Mapped[str] = mapped_column(String(32))  # timer
@@ -252,3 +258,80 @@ class CalendarDay(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(String(128))
     created: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- the case clock (办理时限) ---------------------------------------------------------------------------------
+class CaseClock(Base):
+    """The deadline clock of one case: accepted at ``accepted_at`` with a promised (承诺) and a legal (法定) limit;
+    closed suspensions (挂起) and approved extensions (延期) move the deadlines. ``promised_due``/``legal_due`` are
+    the effective deadlines (limit + extensions + suspended working days); ``warn_at`` the yellow threshold."""
+
+    __tablename__ = "case_clock"
+    __table_args__ = (Index("ix_case_clock_state_due", "state", "promised_due"),)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # WAITING RUNNING SUSPENDED STOPPED
+    region: Mapped[str | None] = mapped_column(String(48))
+    promised_limit: Mapped[str | None] = mapped_column(String(16))  # e.g. 5wd, 0.5wd, 4h
+    legal_limit: Mapped[str | None] = mapped_column(String(16))
+    warn_before: Mapped[str | None] = mapped_column(String(16))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    suspended_days: Mapped[int] = mapped_column(Integer, default=0)  # working days of closed suspensions
+    extended_days: Mapped[int] = mapped_column(Integer, default=0)
+    promised_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    legal_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CaseSuspension(Base):
+    """挂起: time that does not count (补正 after acceptance, expert review, public notice, site inspection...)."""
+
+    __tablename__ = "case_suspension"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    expected_days: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_by: Mapped[str | None] = mapped_column(String(128))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_by: Mapped[str | None] = mapped_column(String(128))
+    working_days: Mapped[int | None] = mapped_column(Integer)  # set on resume: what the deadlines moved by
+
+
+class CaseExtension(Base):
+    """延期: approved before expiry by the agency head; moves the deadlines by ``days`` working days."""
+
+    __tablename__ = "case_extension"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    approver: Mapped[str] = mapped_column(String(128))
+    requested_by: Mapped[str | None] = mapped_column(String(128))
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- outbox: notifications leave the engine once ---------------------------------------------------------------
+class OutboxMessage(Base):
+    """A notification written in the transaction that decided it; a job delivers it (idempotency key = id)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_created", "state", "created"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))  # notice (the notifier decides mail/SMS/IM)
+    recipients: Mapped[str] = mapped_column(Text)  # comma list: user:x, group:y, role:z
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    instance_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # PENDING SENT
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

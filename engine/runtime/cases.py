@@ -18,6 +18,7 @@ from engine.persistence.models import Incident, ProcessInstance
 from . import spiff
 from .projection import sync_projection
 from engine.jobs.timers import sync_timer_jobs
+from engine.caseclock import clock as case_clock
 
 
 @dataclass
@@ -129,6 +130,7 @@ def save_case(uow: Any, case: Case) -> None:
     snap = spiff.scan(case.wf)
     sync_projection(uow, case.row, case.wf, case.model, snap)
     sync_timer_jobs(uow, case.row, case.wf)
+    case_clock.on_save(uow, case, snap.completed or case.row.state in ("COMPLETED", "TERMINATED"))
     # compact only after the projection has seen how every task ended
     removed = spiff.compact(case.wf, uow.services.settings.compact_threshold)
     if removed:

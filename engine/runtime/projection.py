@@ -13,6 +13,7 @@ from engine.definitions.loader import ProcessModel
 from engine.persistence.models import ExternalTask, ProcessInstance, Task, TaskIdentityLink, Variable
 from engine.scripting import juel
 
+from engine.caseclock import policies
 from engine.jobs.timers import TIMER_JOBS_ATTR
 
 from . import spiff, values
@@ -35,7 +36,9 @@ def mark_new(wf: Any) -> None:
 # statements built once (building SQL expressions costs more than running them on SQLite)
 _T = Task.__table__
 _V = Variable.__table__
-_ACTIVE_TASK_IDS = select(_T.c.id).where(_T.c.instance_id == bindparam("iid"), _T.c.state == "ACTIVE")
+# tasks of the diagram only: engine-made tasks (origin set: 出具正式意见, 督办) are not the workflow's
+_ACTIVE_TASK_IDS = select(_T.c.id).where(_T.c.instance_id == bindparam("iid"), _T.c.state == "ACTIVE",
+                                         _T.c.origin.is_(None))
 _EXISTING_TASK_IDS = select(_T.c.id).where(_T.c.id.in_(bindparam("ids", expanding=True)))
 _END_TASK = (update(_T).where(_T.c.id == bindparam("tid"), _T.c.state == "ACTIVE")
              .values(state=bindparam("new_state"), ended_at=bindparam("ended"), version=_T.c.version + 1))
@@ -81,6 +84,7 @@ def create_task_row(uow: Any, row: ProcessInstance, task: Any, model: ProcessMod
         if meta.priority:
             priority = int(values.evaluate(sandbox, meta.priority, task.data, extra))
         form_key = meta.form_key
+        follow_up = policies.follow_up_for(uow, meta, due, follow_up)
     if form_key is None and getattr(spec, "form", None) is not None:
         form_key = getattr(spec.form, "key", None)
     tid = str(task.id)
@@ -89,7 +93,9 @@ def create_task_row(uow: Any, row: ProcessInstance, task: Any, model: ProcessMod
                assignee=str(assignee) if assignee else None, owner=None, delegation_state=None, created=uow.now,
                due=due, follow_up=follow_up, priority=priority, form_key=form_key, state="ACTIVE", ended_at=None,
                completed_by=None, lane=getattr(spec, "lane", None), candidate_groups=",".join(groups),
-               candidate_users=",".join(users))
+               candidate_users=",".join(users), origin=None, parent_task_id=None, deemed=False)
+    if due is not None or follow_up is not None:
+        policies.create_task_jobs(uow, row.id, tid, spec.bpmn_id, meta, due, follow_up)
     for g in groups:
         uow.insert(TaskIdentityLink.__table__, task_id=tid, type="candidate", group_id=g, user_id=None)
     for u in users:
@@ -129,6 +135,7 @@ def sync_projection(uow: Any, row: ProcessInstance, wf: Any, model: ProcessModel
         else:
             uow.write(_END_TASK, {"tid": tid, "new_state": "CANCELLED", "ended": uow.now})
             uow.record("TaskCancelled", instance_id=row.id, task_id=tid)
+        policies.cancel_task_jobs(uow, tid)
     if _has_external(model):
         _sync_external(uow, row, wf, snap)
     _sync_variables(uow, row, wf, snap)

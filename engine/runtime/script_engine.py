@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 from functools import lru_cache
 from typing import Any
+from datetime import UTC, datetime
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -82,6 +83,12 @@ class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
         raise ScriptError("service calls from scripts are not supported: use an external task", reason="forbidden")
 
 
+def _is_timer_event(task: Any) -> bool:
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+    return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
+
+
 def multi_instance_variables(task: Any) -> dict[str, Any]:
     """Camunda's nrOfInstances, nrOfActiveInstances, nrOfCompletedInstances and (for an instance) loopCounter, for
     a multi-instance activity or one of its instances; {} for any other task."""
@@ -118,7 +125,11 @@ class SandboxScriptEngine(PythonScriptEngine):
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
         extra = {**multi_instance_variables(task), **(external_context or {})}
         try:
-            return self.environment.evaluate(expression, task.data, extra)
+            value = self.environment.evaluate(expression, task.data, extra)
+            if isinstance(value, datetime) and _is_timer_event(task):
+                # a timer's timeDate may be a date-time (e.g. ${workdays(5)}); SpiffWorkflow parses ISO text only
+                value = value.isoformat() if value.tzinfo is not None else value.replace(tzinfo=UTC).isoformat()
+            return value
         except EngineError as exc:
             raise _task_error(task, f"expression '{_short(expression)}' failed: {exc.message}", exc)
         except Exception as exc:  # defensive: the sandbox converts everything it runs

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select
 
 from engine.errors import Conflict, InvalidInput, NotFound, SuspendedEntity, TaskAlreadyClaimed, TaskNotActive
 from engine.persistence.models import Comment, ProcessInstance, Task
+from engine.caseclock import policies
 from engine.runtime import spiff, values
 from engine.runtime.cases import load_case, require_active, run_steps, save_case
 from engine.types import CommentView, TaskView
@@ -128,6 +129,8 @@ def complete(uow: Any, task_id: str, user_id: str | None, variables: dict[str, A
     if row.assignee and user_id and row.assignee != user_id and row.owner != user_id:
         raise TaskAlreadyClaimed(f"task '{row.name or row.id}' is claimed by {row.assignee}, not {user_id}",
                                  task_id=row.id, current_assignee=row.assignee)
+    if row.origin is not None:  # an engine-made task (出具正式意见, 督办): outside the diagram
+        return _complete_standalone(uow, row, user_id, variables)
     case = load_case(uow, row.instance_id)
     require_active(case, "complete a task")
     task = spiff.find_task(case.wf, row.id)
@@ -145,11 +148,24 @@ def complete(uow: Any, task_id: str, user_id: str | None, variables: dict[str, A
     task.run()
     row.state, row.ended_at, row.completed_by = "COMPLETED", uow.now, user_id
     uow.ended_task_ids.add(row.id)
+    if row.due is not None or row.follow_up is not None:
+        policies.cancel_task_jobs(uow, row.id)
     uow.record("TaskCompleted", instance_id=row.instance_id, task_id=row.id, actor=user_id,
                activity_id=row.task_definition_key, variables=variables)
     run_steps(uow, case)
     save_case(uow, case)
     return task_view(uow.session, row, case.row)
+
+
+def _complete_standalone(uow: Any, row: Task, user_id: str | None, variables: dict[str, Any]) -> TaskView:
+    """An engine-made task is completed on its own: its variables (e.g. the formal opinion) are kept in the
+    history event; the case's workflow does not move."""
+    row.state, row.ended_at, row.completed_by = "COMPLETED", uow.now, user_id
+    policies.cancel_task_jobs(uow, row.id)
+    uow.record("TaskCompleted", instance_id=row.instance_id, task_id=row.id, actor=user_id,
+               activity_id=row.task_definition_key, variables=variables, origin=row.origin,
+               parentTaskId=row.parent_task_id)
+    return task_view(uow.session, row)
 
 
 def add_comment(uow: Any, *, task_id: str | None, instance_id: str | None, user_id: str | None,

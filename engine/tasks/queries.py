@@ -57,7 +57,8 @@ def _view(row: Any, business_key: str | None, suspended: bool) -> TaskView:
                     form_key=row.form_key, state=row.state, delegation_state=row.delegation_state,
                     candidate_groups=_split(row.candidate_groups), candidate_users=_split(row.candidate_users),
                     description=row.description, business_key=business_key, completed_by=row.completed_by,
-                    ended_at=row.ended_at, suspended=suspended, lane=row.lane)
+                    ended_at=row.ended_at, suspended=suspended, lane=row.lane, origin=row.origin,
+                    parent_task_id=row.parent_task_id, deemed=bool(row.deemed))
 
 
 def task_view(session: Session, row: Task, instance: ProcessInstance | None = None) -> TaskView:
