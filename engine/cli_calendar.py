@@ -95,3 +95,41 @@ def deadline(start: str, n: int, region: str | None, as_json: bool) -> None:
         _echo_json({"start": instant.isoformat(), "workingDays": n, "region": region, "deadline": due.isoformat()})
     else:
         click.echo(f"{due.isoformat()} ({due.strftime('%a')})")
+
+
+@calendar.command("add-year", help="Add the official schedule of YEAR (published by the State Council each November) "
+                                   "before the data file knows it: --file JSON {\"holidays\": {date: name} or [dates], "
+                                   "\"workdays\": ...} and/or --holiday/--workday DATE. Provisional deadlines that "
+                                   "needed the year are recomputed.")
+@click.argument("year", type=int)
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--holiday", "holidays", multiple=True, metavar="DATE")
+@click.option("--workday", "workdays", multiple=True, metavar="DATE", help="a 调休 working day (weekend)")
+@click.option("--user", help="who adds it")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def add_year(year: int, path: str | None, holidays: tuple[str, ...], workdays: tuple[str, ...], user: str | None,
+             as_json: bool) -> None:
+    import json
+    from pathlib import Path
+
+    hol: dict[str, str | None] = {}
+    work: dict[str, str | None] = {}
+    if path:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            _fail(f"{path}: not JSON ({exc})")
+        if not isinstance(data, dict):
+            _fail(f"{path}: expected an object with \"holidays\" and \"workdays\"")
+        for key, target in (("holidays", hol), ("workdays", work)):
+            value = data.get(key) or {}
+            target.update(value if isinstance(value, dict) else {d: None for d in value})
+    hol.update({d: None for d in holidays})
+    work.update({d: None for d in workdays})
+    result = _engine().calendar.add_year(year, hol, work, actor=user)
+    if as_json:
+        _echo_json(result)
+    else:
+        click.echo(f"{year}: {result['holidays']} holidays, {result['workdays']} working weekend days added; "
+                   f"{len(result['recomputed'])} provisional deadline(s) recomputed")

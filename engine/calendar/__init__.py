@@ -111,6 +111,9 @@ class WorkingCalendar:
     office_hours: tuple[tuple[time, time], ...] = DEFAULT_OFFICE_HOURS
     # date -> True (a working day) / False (a day off); applied over the official data, e.g. regional holidays
     overrides: dict[date, bool] = field(default_factory=dict)
+    # official schedules of years the data file does not know yet, added by an administrator (calendar add-year):
+    # year -> {date: True for a 调休 working day, False for a holiday}
+    added_years: dict[int, dict[date, bool]] = field(default_factory=dict)
 
     @property
     def known_years(self) -> list[int]:
@@ -127,7 +130,10 @@ class WorkingCalendar:
             return self.overrides[day]
         years = _official()
         if day.year not in years:
-            raise CalendarYearUnknown(day.year, f" (needed for {day.isoformat()})")
+            added = self.added_years.get(day.year)
+            if added is None:
+                raise CalendarYearUnknown(day.year, f" (needed for {day.isoformat()})")
+            return added.get(day, day.weekday() < 5)
         holidays, workdays = years[day.year]
         if day in workdays:
             return True
@@ -164,11 +170,11 @@ class WorkingCalendar:
         try:
             return self.add_working_days(start, n), False
         except CalendarYearUnknown:
-            estimate = WorkingCalendar(self.tz, self.office_hours, {})
+            estimate = WorkingCalendar(self.tz, self.office_hours, {}, self.added_years)
             day, counted = start.astimezone(self.tz).date(), 0
             while counted < n:
                 day += timedelta(days=1)
-                known = day.year in _official() or day in self.overrides
+                known = day.year in _official() or day.year in self.added_years or day in self.overrides
                 if (self.is_working_day(day) if known else day.weekday() < 5):
                     counted += 1
             return estimate._close(day), True

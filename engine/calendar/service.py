@@ -33,6 +33,9 @@ from engine.errors import InvalidInput, NotFound
 from engine.persistence.models import CalendarDay
 
 KINDS = ("holiday", "workday")
+# an administrator's copy of a year's official schedule (before the data file knows the year): rows of kind
+# official-holiday / official-workday, plus one official-year row (on 1 January) that says the year is complete
+OFFICIAL_KINDS = ("official-holiday", "official-workday", "official-year")
 REGION = re.compile(r"^[\w.-]{1,48}$")
 
 
@@ -89,8 +92,23 @@ def _merge(rows: list[CalendarDay]) -> dict[date, bool]:
     """National overrides first, then the region's: the region's win on the same day."""
     out: dict[date, bool] = {}
     for row in sorted(rows, key=lambda r: r.region is not None):
-        out[row.day] = row.kind == "workday"
+        if row.kind in KINDS:
+            out[row.day] = row.kind == "workday"
     return out
+
+
+def _added_years(rows: list[tuple[date, str | None, str]]) -> dict[int, dict[date, bool]]:
+    years = {day.year for day, _, kind in rows if kind == "official-year"}
+    out: dict[int, dict[date, bool]] = {y: {} for y in years}
+    for day, _, kind in rows:
+        if kind in ("official-holiday", "official-workday") and day.year in out:
+            out[day.year][day] = kind == "official-workday"
+    return out
+
+
+def _added_rows(session: Session) -> list[tuple[date, str | None, str]]:
+    return [(r.day, r.region, r.kind) for r in session.scalars(
+        select(CalendarDay).where(CalendarDay.kind.in_(OFFICIAL_KINDS)))]
 
 
 class CalendarStore:
@@ -131,13 +149,14 @@ class CalendarStore:
         overrides: dict[date, bool] = {}
         rows = self._all_rows()
         for scope in (None, region) if region else (None,):
-            overrides.update({day: kind == "workday" for day, r, kind in rows if r == scope})
-        return WorkingCalendar(self.tz, self.office_hours, overrides)
+            overrides.update({day: kind == "workday" for day, r, kind in rows if r == scope and kind in KINDS})
+        return WorkingCalendar(self.tz, self.office_hours, overrides, _added_years(rows))
 
     def from_session(self, session: Session, region: str | None = None) -> WorkingCalendar:
         """The calendar as the current transaction sees it (the façade's reads and commands)."""
         region = check_region(region) if region is not None else self.region
-        return WorkingCalendar(self.tz, self.office_hours, _merge(_overrides(session, region)))
+        return WorkingCalendar(self.tz, self.office_hours, _merge(_overrides(session, region)),
+                               _added_years(_added_rows(session)))
 
     def workdays_function(self, now: Callable[[], datetime]) -> Callable[..., datetime]:
         """``workdays(n[, region])`` for expressions: the deadline ``n`` working days after now (the close of office
@@ -160,12 +179,19 @@ def show(session: Session, store: CalendarStore, year: int, region: str | None) 
     region = check_region(region)
     if isinstance(year, bool) or not isinstance(year, int):
         raise InvalidInput(f"'{year}' is not a year")
-    if year not in known_years():
+    added = _added_years(_added_rows(session)).get(year)
+    if year not in known_years() and added is None:
         raise CalendarYearUnknown(year)
-    official = official_days(year)
+    if added is not None:
+        notes = {r.day: r.note for r in session.scalars(select(CalendarDay).where(
+            CalendarDay.kind.in_(OFFICIAL_KINDS[:2]), CalendarDay.day >= date(year, 1, 1),
+            CalendarDay.day <= date(year, 12, 31)))}
+        official = {d: ("workday" if w else "holiday", notes.get(d) or "") for d, w in sorted(added.items())}
+    else:
+        official = official_days(year)
     out: dict[date, CalendarDayView] = {d: CalendarDayView(d, kind, "official", name)
                                         for d, (kind, name) in official.items()}
-    rows = sorted(_overrides(session, region, date(year, 1, 1), date(year, 12, 31)),
+    rows = sorted([r for r in _overrides(session, region, date(year, 1, 1), date(year, 12, 31)) if r.kind in KINDS],
                   key=lambda r: (r.region is not None, r.day))
     for row in rows:
         base = official[row.day][0] if row.day in official else _standard_kind(row.day)
@@ -217,6 +243,48 @@ def remove_day(uow: Any, *, store: CalendarStore, day: Any, region: str | None, 
     uow.session.delete(row)
 
 
+def add_year(uow: Any, *, year: int, holidays: dict[str, str | None] | list[Any],
+             workdays: dict[str, str | None] | list[Any], actor: str | None) -> dict[str, Any]:
+    """Add the official schedule of a year the data file does not know yet (the State Council publishes it each
+    November): its holidays and its 调休 working days. The year is then known: provisional deadlines in it can be
+    recomputed. A year of the data file, or one added already, is refused."""
+    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise InvalidInput(f"'{year}' is not a year (2000-2100)")
+    if year in known_years():
+        raise InvalidInput(f"{year} is in the official data already (engine/calendar/data/cn.json); "
+                           f"change single days with add-holiday/add-workday")
+    if uow.session.get(CalendarDay, f"official:{year}") is not None:
+        raise InvalidInput(f"the official schedule of {year} was added already; remove-year first to replace it")
+
+    def days(values: Any, what: str) -> dict[date, str | None]:
+        items = values.items() if isinstance(values, dict) else ((v, None) for v in values)
+        out = {}
+        for value, name in items:
+            d = parse_day(value)
+            if d.year != year:
+                raise InvalidInput(f"{what} {d.isoformat()} is not in {year}", day=d.isoformat())
+            out[d] = name
+        return out
+
+    hol, work = days(holidays, "holiday"), days(workdays, "working day")
+    if not hol:
+        raise InvalidInput(f"the schedule of {year} lists no holidays (元旦, 春节, ... are always there)")
+    both = sorted(set(hol) & set(work))
+    if both:
+        raise InvalidInput(f"{both[0].isoformat()} is listed both as a holiday and as a working day")
+    for d, name in hol.items():
+        uow.session.add(CalendarDay(id=f"official:{d.isoformat()}", day=d, region=None, kind="official-holiday",
+                                    note=name, created_by=actor, created=uow.now))
+    for d, name in work.items():
+        uow.session.add(CalendarDay(id=f"official:{d.isoformat()}", day=d, region=None, kind="official-workday",
+                                    note=name, created_by=actor, created=uow.now))
+    uow.session.add(CalendarDay(id=f"official:{year}", day=date(year, 1, 1), region=None, kind="official-year",
+                                note=f"official schedule of {year}", created_by=actor, created=uow.now))
+    uow.record("CalendarYearAdded", actor=actor, year=year, holidays=sorted(d.isoformat() for d in hol),
+               workdays=sorted(d.isoformat() for d in work))
+    return {"year": year, "holidays": len(hol), "workdays": len(work)}
+
+
 class CalendarService:
     """``engine.calendar``: the working-day calendar (official data + overrides), one transaction per call."""
 
@@ -251,6 +319,15 @@ class CalendarService:
                     actor: str | None = None) -> CalendarDayView:
         return self._change(partial(add_day, store=self.store, day=day, kind="workday", region=region, note=note,
                                     actor=actor))
+
+    def add_year(self, year: int, holidays: Any, workdays: Any, actor: str | None = None) -> dict[str, Any]:
+        """Add a year's official schedule, then recompute the provisional deadlines that needed it (the returned
+        ``recomputed`` lists their cases)."""
+        result = self._change(partial(add_year, year=year, holidays=holidays, workdays=workdays, actor=actor))
+        from engine.caseclock import clock as case_clock
+
+        result["recomputed"] = self._ex.run(partial(case_clock.recompute_provisional, actor=actor))
+        return result
 
     def remove_override(self, day: date | str, region: str | None = None, actor: str | None = None) -> None:
         self._change(partial(remove_day, store=self.store, day=day, region=region, actor=actor))

@@ -57,7 +57,7 @@ class _Estimating(WorkingCalendar):
 
 def calendar_for(uow: Any, region: str | None = None) -> _Estimating:
     base = uow.services.calendar.from_session(uow.session, region)
-    return _Estimating(base.tz, base.office_hours, base.overrides)
+    return _Estimating(base.tz, base.office_hours, base.overrides, base.added_years)
 
 
 def model_config(model: Any) -> config.ClockConfig | None:
@@ -136,22 +136,30 @@ def clock_view(session: Any, uow_or_services: Any, clock: CaseClock, now: dateti
     due = clock.promised_due or clock.legal_due
     if due is not None and clock.state in ("RUNNING", "SUSPENDED"):
         base = services.calendar.from_session(session, clock.region)
-        left = config.working_days_left(_Estimating(base.tz, base.office_hours, base.overrides),
+        left = config.working_days_left(_Estimating(base.tz, base.office_hours, base.overrides, base.added_years),
                                         open_since or now, due)
+    tz = services.tz
+
+    def local(v: datetime | None) -> datetime | None:  # every instant of the view in the service centre's zone
+        return v.astimezone(tz) if v is not None else None
+
+    def text(v: datetime | None) -> str | None:
+        return v.astimezone(tz).isoformat() if v is not None else None
+
     return ClockView(
         instance_id=clock.instance_id, business_key=row.business_key if row else None, state=clock.state,
         signal=signal_of(clock, now, open_since), promised_limit=clock.promised_limit,
-        legal_limit=clock.legal_limit, accepted_at=clock.accepted_at, promised_due=clock.promised_due,
-        legal_due=clock.legal_due, warn_at=clock.warn_at, provisional=clock.provisional,
+        legal_limit=clock.legal_limit, accepted_at=local(clock.accepted_at), promised_due=local(clock.promised_due),
+        legal_due=local(clock.legal_due), warn_at=local(clock.warn_at), provisional=clock.provisional,
         suspended_days=clock.suspended_days, extended_days=clock.extended_days, working_days_left=left,
-        stopped_at=clock.stopped_at, region=clock.region,
+        stopped_at=local(clock.stopped_at), region=clock.region,
         suspensions=tuple({"id": s.id, "kind": s.kind, "kindName": KIND_NAMES.get(s.kind, s.kind),
                            "reason": s.reason, "expectedWorkingDays": s.expected_days,
-                           "start": s.started_at.isoformat(), "end": s.ended_at.isoformat() if s.ended_at else None,
+                           "start": text(s.started_at), "end": text(s.ended_at),
                            "workingDays": s.working_days, "startedBy": s.started_by, "endedBy": s.ended_by}
                           for s in suspensions),
         extensions=tuple({"id": e.id, "days": e.days, "reason": e.reason, "approver": e.approver,
-                          "requestedBy": e.requested_by, "approvedAt": e.approved_at.isoformat()}
+                          "requestedBy": e.requested_by, "approvedAt": text(e.approved_at)}
                          for e in extensions),
     )
 

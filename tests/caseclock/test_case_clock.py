@@ -240,6 +240,23 @@ def test_a_year_without_calendar_data_gives_a_flagged_provisional_deadline(eng, 
     (flag,) = _events(eng, case.id, "CaseDeadlineProvisional")
     assert "estimate" in flag.payload["reason"]
     assert eng.cases.recompute_provisional() == []  # the calendar still does not know 2027
+    # the State Council publishes 2027's schedule; an administrator adds it: the deadline becomes final
+    clock.set(at(2026, 12, 29, 9, 0))
+    added = eng.calendar.add_year(2027, {"2027-01-01": "元旦"}, [], actor="admin")
+    assert added["recomputed"] == [case.id]
+    c = eng.cases.clock(case.id)
+    assert c.provisional is False and c.promised_due == at(2027, 1, 5, 17, 30)  # 1 January is a holiday
+    (again,) = _events(eng, case.id, "CaseDeadlineRecomputed")
+    assert again.payload["previousDue"].startswith("2027-01-04")
+    (job,) = [j for j in eng.jobs.list(instance_id=case.id) if j.job_type == "case-overdue"]
+    assert job.due == at(2027, 1, 5, 17, 30)
+    assert [d.day.isoformat() for d in eng.calendar.show(2027)] == ["2027-01-01"]
+    with pytest.raises(InvalidInput, match="added already"):
+        eng.calendar.add_year(2027, ["2027-01-01"], [])
+    with pytest.raises(InvalidInput, match="official data already"):
+        eng.calendar.add_year(2026, ["2026-01-01"], [])
+    with pytest.raises(InvalidInput, match="not in 2028"):
+        eng.calendar.add_year(2028, ["2027-01-01"], [])
 
 
 @pytest.mark.parametrize("props, message", [
