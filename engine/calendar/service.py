@@ -33,6 +33,21 @@ from engine.errors import InvalidInput, NotFound
 from engine.persistence.models import CalendarDay
 
 KINDS = ("holiday", "workday")
+
+
+class ProvisionalInstant(datetime):
+    """A deadline estimated Monday–Friday because a year on the way has no calendar data; it remembers how it was
+    asked for (``start``, ``n`` working days, ``region``) so that it can be recomputed when the year is added."""
+
+    start: datetime
+    n: int
+    region: str | None
+
+    @classmethod
+    def of(cls, due: datetime, start: datetime, n: int, region: str | None) -> ProvisionalInstant:
+        value = cls(due.year, due.month, due.day, due.hour, due.minute, due.second, due.microsecond, due.tzinfo)
+        value.start, value.n, value.region = start, n, region
+        return value
 # an administrator's copy of a year's official schedule (before the data file knows the year): rows of kind
 # official-holiday / official-workday, plus one official-year row (on 1 January) that says the year is complete
 OFFICIAL_KINDS = ("official-holiday", "official-workday", "official-year")
@@ -166,11 +181,15 @@ class CalendarStore:
             if isinstance(n, bool) or not isinstance(n, Real):
                 raise InvalidInput(f"workdays(n): n must be a number of working days, got {n!r}")
             cal = self.calendar(region)
+            start = now()
             if float(n) != int(n):
                 if n < 0:
                     raise InvalidInput(f"a limit in working days cannot be negative ({n})")
-                return cal.add_working_hours(now(), float(n) * cal.hours_per_day)
-            return cal.add_working_days(now(), int(n))
+                return cal.add_working_hours(start, float(n) * cal.hours_per_day)
+            due, estimated = cal.add_working_days_provisional(start, int(n))
+            if estimated:  # a year on the way has no data: a flagged estimate, recomputed when the year is added
+                return ProvisionalInstant.of(due, start, int(n), region)
+            return due
         return workdays
 
 

@@ -452,7 +452,9 @@ def recompute_provisional(uow: Any, actor: str | None = None) -> list[str]:
             uow.record("CaseDeadlineRecomputed", instance_id=clock.instance_id, actor=actor,
                        reason="the calendar now knows every year on the way", previousDue=_iso(old[0]),
                        promisedDue=_iso(clock.promised_due), legalDue=_iso(clock.legal_due))
-    return done
+    from . import policies
+
+    return list(dict.fromkeys(done + policies.recompute_provisional_tasks(uow, actor)))
 
 
 # --- jobs ----------------------------------------------------------------------------------------------------

@@ -59,6 +59,55 @@ def follow_up_for(uow: Any, meta: Any, due: datetime | None, follow_up: datetime
     return policy.warn_before.subtract(calendar_for(uow, region), due)
 
 
+def provisional_payload(uow: Any, instance_id: str, task_id: str, activity_id: str, meta: Any,
+                        due: datetime | None) -> dict[str, Any] | None:
+    """A due date ``workdays(n)`` estimated Monday-Friday (a year without calendar data): flagged in the history and
+    remembered in the task's jobs, to be recomputed when the year is added."""
+    from engine.calendar.service import ProvisionalInstant
+
+    if not isinstance(due, ProvisionalInstant):
+        return None
+    policy = policy_of(meta)
+    uow.record("TaskDueProvisional", instance_id=instance_id, task_id=task_id, activity_id=activity_id,
+               due=due.isoformat(), reason="a year on the way has no official calendar data: Monday-Friday estimate")
+    return {"provisional": {"start": due.start.isoformat(), "n": due.n, "region": due.region, "shifted": 0,
+                            "warnBefore": policy.warn_before.text if policy and policy.warn_before else None}}
+
+
+def recompute_provisional_tasks(uow: Any, actor: str | None = None) -> list[str]:
+    """Recompute the provisional due dates of open tasks (and their followUp and jobs) whose years are now known;
+    returns the ids of their cases."""
+    done = []
+    jobs = uow.session.scalars(select(Job).where(Job.job_type == "task-timeout", Job.state.in_(("PENDING", "PAUSED")),
+                                                 Job.payload.like('%"provisional"%'))).all()
+    for job in jobs:
+        body = json.loads(job.payload or "{}")
+        p = body.get("provisional")
+        task = uow.session.get(Task, job.task_id)
+        if not p or task is None or task.state != "ACTIVE":
+            continue
+        cal = calendar_for(uow, p.get("region"))
+        due = cal.add_working_days(datetime.fromisoformat(p["start"]), int(p["n"]) + int(p.get("shifted") or 0))
+        if cal.estimated:
+            continue
+        old = task.due
+        follow_up = config.parse_span(p["warnBefore"]).subtract(cal, due) if p.get("warnBefore") else None
+        task.due, job.due = due, due
+        body.pop("provisional")
+        job.payload = json.dumps(body, ensure_ascii=False)
+        if follow_up is not None:
+            task.follow_up = follow_up
+            for warn in uow.session.scalars(select(Job).where(Job.task_id == task.id, Job.job_type == "task-warning",
+                                                              Job.state.in_(("PENDING", "PAUSED")))):
+                warn.due = follow_up
+        uow.new_job_due(min(d for d in (due, follow_up) if d is not None))
+        uow.record("TaskDueRecomputed", instance_id=task.instance_id, task_id=task.id,
+                   activity_id=task.task_definition_key, actor=actor, previousDue=old.isoformat() if old else None,
+                   due=due.isoformat(), reason="the calendar now knows every year on the way")
+        done.append(task.instance_id)
+    return done
+
+
 def _clock_state(uow: Any, instance_id: str) -> str | None:
     clock = uow.session.get(CaseClock, instance_id)
     return clock.state if clock is not None else None
@@ -289,7 +338,12 @@ def shift_case(uow: Any, row: ProcessInstance, cal: Any, days: int, since: datet
         if task is None:
             job.state, job.executed_at = "CANCELLED", uow.now
             continue
-        job.due = config.shift_working_days(cal, job.due, days) if job.due > since else job.due
+        if job.due > since:
+            job.due = config.shift_working_days(cal, job.due, days)
+            body = json.loads(job.payload or "{}")
+            if body.get("provisional"):
+                body["provisional"]["shifted"] = int(body["provisional"].get("shifted") or 0) + days
+                job.payload = json.dumps(body, ensure_ascii=False)
         job.state = "PENDING"
         uow.new_job_due(job.due)
     moved_timers = 0

@@ -95,7 +95,8 @@ def create_task_row(uow: Any, row: ProcessInstance, task: Any, model: ProcessMod
                completed_by=None, lane=getattr(spec, "lane", None), candidate_groups=",".join(groups),
                candidate_users=",".join(users), origin=None, parent_task_id=None, deemed=False)
     if due is not None or follow_up is not None:
-        policies.create_task_jobs(uow, row.id, tid, spec.bpmn_id, meta, due, follow_up)
+        policies.create_task_jobs(uow, row.id, tid, spec.bpmn_id, meta, due, follow_up,
+                                  policies.provisional_payload(uow, row.id, tid, spec.bpmn_id, meta, due))
     for g in groups:
         uow.insert(TaskIdentityLink.__table__, task_id=tid, type="candidate", group_id=g, user_id=None)
     for u in users:

@@ -66,12 +66,12 @@ def test_regional_calendar_by_expression_argument(engine, clock):
     assert engine.tasks.list(instance_id=regional.id)[0].due == datetime(2026, 4, 17, 17, 30, tzinfo=CST)
 
 
-def test_a_limit_running_into_an_unknown_year_is_not_computed_monday_to_friday(engine, clock):
+def test_a_limit_running_into_an_unknown_year_is_a_flagged_estimate_never_a_silent_one(engine, clock):
     _deploy(engine)
     clock.set(datetime(2026, 12, 28, 10, 0, tzinfo=CST))
-    with pytest.raises(EngineError, match="no official schedule for 2027") as err:
-        engine.runtime.start("workdays_due", business_key="WD-2027")
-    cases = engine.runtime.instances(business_key="WD-2027")
-    # either refused, or the case is in incident: never a task with a Monday-Friday due date
-    assert all(c.has_incident for c in cases), err.value
-    assert all(t.due is None or t.due.year != 2027 for t in engine.tasks.list())
+    case = engine.runtime.start("workdays_due", business_key="WD-2027")
+    (task,) = engine.tasks.list(instance_id=case.id)
+    # 29, 30, 31 December, Friday 1 and Monday 4 January counted Monday-Friday: an estimate, and it says so
+    assert task.due == datetime(2027, 1, 4, 17, 30, tzinfo=CST)
+    (flag,) = [e for e in engine.history.events(case.id) if e.event_type == "TaskDueProvisional"]
+    assert flag.task_id == task.id and "estimate" in flag.payload["reason"]

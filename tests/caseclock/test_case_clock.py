@@ -278,3 +278,23 @@ def test_bad_timeout_policy_is_refused_at_deploy(eng):
     with pytest.raises(DeploymentError) as err:
         eng.repository.deploy([("bad2.bpmn", xml.encode())])
     assert "review_civil" in str(err.value) and "onTimeout 'IGNORE'" in str(err.value)
+
+
+def test_a_task_due_in_an_unknown_year_is_estimated_and_recomputed_when_the_year_is_added(eng, clock):
+    case = _accept_parallel(eng, clock, at(2026, 12, 29, 10, 0), key="NY-2")
+    t = _tasks(eng, case.id)
+    # 30, 31 December and Friday 1 January 2027 counted Monday-Friday: an estimate, flagged
+    assert t["review_market"].due == at(2027, 1, 1, 17, 30)
+    assert t["review_market"].follow_up == at(2026, 12, 31, 17, 30)
+    assert len(_events(eng, case.id, "TaskDueProvisional")) == 3
+    assert eng.cases.clock(case.id).provisional is True
+    clock.set(at(2026, 12, 30, 9, 0))
+    result = eng.calendar.add_year(2027, {"2027-01-01": "元旦"}, {}, actor="admin")
+    assert result["recomputed"] == [case.id]
+    t = _tasks(eng, case.id)
+    assert t["review_market"].due == at(2027, 1, 4, 17, 30)  # 1 January is a holiday
+    assert t["review_market"].follow_up == at(2026, 12, 31, 17, 30)
+    jobs = {(j.job_type, j.activity_id): j.due for j in eng.jobs.list(instance_id=case.id)}
+    assert jobs[("task-timeout", "review_fire")] == at(2027, 1, 4, 17, 30)
+    assert len(_events(eng, case.id, "TaskDueRecomputed")) == 3
+    assert eng.cases.clock(case.id).provisional is False
