@@ -232,6 +232,8 @@ class Job(Base):
     executed_by: Mapped[str | None] = mapped_column(String(128))
     executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # after a failed attempt: not before this
+    lock_owner: Mapped[str | None] = mapped_column(String(128))  # the worker that acquired the job ...
+    lock_expires: Mapped[datetime | None] = mapped_column(UTCDateTime())  # ... until then; after it, anyone may
     created: Mapped[datetime] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
