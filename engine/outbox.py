@@ -67,7 +67,9 @@ def enqueue(uow: Any, *, dedupe_key: str, recipients: list[str], subject: str, b
     uow.insert(OutboxMessage.__table__, id=mid, dedupe_key=dedupe_key, channel=channel,
                recipients=",".join(recipients), subject=subject, body=body, instance_id=instance_id,
                task_id=task_id, state="PENDING", created=uow.now, sent_at=None)
-    uow.insert(Job.__table__, id=str(uuid.uuid4()), job_type="outbox-delivery", instance_id=None,
+    # the delivery job belongs to the case (its history records the delivery) but is never suspended or cancelled
+    # with it: a notice about a case goes out whatever happens to the case
+    uow.insert(Job.__table__, id=str(uuid.uuid4()), job_type="outbox-delivery", instance_id=instance_id,
                activity_id=None, task_id=mid, definition_id=None, payload=None, due=uow.now, state="PENDING",
                attempts=0, last_error=None, executed_by=None, executed_at=None, retry_at=None, created=uow.now,
                version=1)

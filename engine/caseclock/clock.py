@@ -203,7 +203,7 @@ def _case_jobs(uow: Any, clock: CaseClock) -> None:
     session = uow.session
     existing = {j.job_type: j for j in session.scalars(
         select(Job).where(Job.instance_id == clock.instance_id, Job.job_type.in_(CASE_JOBS),
-                          Job.state.in_(("PENDING", "PAUSED"))))}
+                          Job.state.in_(("PENDING", "PAUSED", "SUSPENDED"))))}
     desired: dict[str, datetime] = {}
     if clock.state in ("RUNNING", "SUSPENDED"):
         if clock.warn_at is not None and clock.warned_at is None:
@@ -212,7 +212,9 @@ def _case_jobs(uow: Any, clock: CaseClock) -> None:
             desired["case-overdue"] = clock.promised_due
         if clock.legal_due is not None:
             desired["case-legal-overdue"] = clock.legal_due
-    state = "PAUSED" if clock.state == "SUSPENDED" else "PENDING"
+    instance = session.get(ProcessInstance, clock.instance_id)
+    state = "PAUSED" if clock.state == "SUSPENDED" else \
+        "SUSPENDED" if instance is not None and instance.state == "SUSPENDED" else "PENDING"
     # jobs this command queued already (a case accepted and ended in one command): adjusted in the queue
     queue = uow.inserts.get(Job.__table__, [])
     for queued in [r for r in queue if r["instance_id"] == clock.instance_id and r["job_type"] in CASE_JOBS]:

@@ -344,7 +344,7 @@ def shift_case(uow: Any, row: ProcessInstance, cal: Any, days: int, since: datet
             if body.get("provisional"):
                 body["provisional"]["shifted"] = int(body["provisional"].get("shifted") or 0) + days
                 job.payload = json.dumps(body, ensure_ascii=False)
-        job.state = "PENDING"
+        job.state = "SUSPENDED" if row.state == "SUSPENDED" else "PENDING"  # a Camunda-suspended case
         uow.new_job_due(job.due)
     moved_timers = 0
     if row.state in ("ACTIVE", "SUSPENDED"):

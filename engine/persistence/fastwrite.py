@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
 
 class PreparedWrite:
@@ -42,18 +43,30 @@ class PreparedWrite:
 
     def execute(self, conn: Connection, values: dict[str, Any]) -> int:
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        params = self._params(values)
         try:
-            cursor.execute(self.sql, self._params(values))
+            cursor.execute(self.sql, params)
             return int(cursor.rowcount)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(conn, self.sql, params, exc) from exc
         finally:
             cursor.close()
 
     def executemany(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        params = [self._params(row) for row in rows]
         try:
-            cursor.executemany(self.sql, [self._params(row) for row in rows])
+            cursor.executemany(self.sql, params)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(conn, self.sql, params, exc) from exc
         finally:
             cursor.close()
+
+
+def _wrapped(conn: Connection, sql: str, params: Any, exc: Exception) -> Exception:
+    """A DB-API error as SQLAlchemy would raise it (IntegrityError, OperationalError, ...), so that the executor
+    recognises a lost race (a unique history sequence taken, a deadlock) and re-runs the command."""
+    return DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error)
 
 
 _CACHE: dict[tuple[Any, ...], PreparedWrite] = {}

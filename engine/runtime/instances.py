@@ -6,12 +6,12 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.definitions.deployment import resolve_definition
 from engine.errors import Conflict, InvalidInput, NotFound, SuspendedEntity
-from engine.persistence.models import Incident, ProcessDefinition, ProcessInstance, Task, Variable
+from engine.persistence.models import Incident, Job, ProcessDefinition, ProcessInstance, Task, Variable
 from engine.types import IncidentView, InstanceView
 
 from . import projection, spiff, values
@@ -177,7 +177,20 @@ def set_suspended(uow: Any, instance_id: str, suspended: bool, actor: str | None
         case.row.version = case.row.version  # the version column still bumps on flush
         uow.record("ProcessInstanceSuspended" if suspended else "ProcessInstanceResumed", instance_id=instance_id,
                    actor=actor)
+        # as in Camunda, the case's jobs are suspended with it (they neither fire nor count as due) and fire on
+        # activation if they fell due meanwhile
+        uow.write(_SET_JOB_STATE, {"iid": instance_id, "old": "PENDING" if suspended else "SUSPENDED",
+                                   "new": "SUSPENDED" if suspended else "PENDING"})
     return instance_view(uow.session, case.row)
+
+
+_J = Job.__table__
+_SET_JOB_STATE = (update(_J).where(_J.c.instance_id == bindparam("iid"), _J.c.state == bindparam("old"),
+                                   _J.c.job_type != "outbox-delivery")
+                  .values(state=bindparam("new"), version=_J.c.version + 1))
+_CANCEL_JOBS = (update(_J).where(_J.c.instance_id == bindparam("iid"), _J.c.job_type != "outbox-delivery",
+                                 _J.c.state.in_(("PENDING", "SUSPENDED", "PAUSED")))
+                .values(state="CANCELLED", executed_at=bindparam("at"), version=_J.c.version + 1))
 
 
 def terminate(uow: Any, instance_id: str, *, reason: str | None = None, actor: str | None = None) -> InstanceView:
@@ -190,6 +203,7 @@ def terminate(uow: Any, instance_id: str, *, reason: str | None = None, actor: s
     case.row.end_reason = reason
     uow.record("ProcessInstanceTerminated", instance_id=instance_id, actor=actor, reason=reason)
     save_case(uow, case)
+    uow.write(_CANCEL_JOBS, {"iid": instance_id, "at": uow.now})  # whatever the case still waited for
     return instance_view(uow.session, case.row)
 
 

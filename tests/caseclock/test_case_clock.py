@@ -118,6 +118,8 @@ def test_suspension_moves_every_running_deadline_by_the_paused_working_days(eng,
     assert s.state == "SUSPENDED"
     paused = {j.job_type for j in eng.jobs.list(instance_id=case.id) if j.state == "PENDING"}
     assert not paused & {"task-timeout", "task-warning", "case-overdue", "timer"}  # nothing counts meanwhile
+    eng.jobs.execute_due()  # the notice of the suspension to the applicant goes out
+    assert any("挂起" in n["subject"] and n["state"] == "SENT" for n in eng.notifications.list(instance_id=case.id))
     clock.set(at(2026, 4, 7, 18, 0))  # past the tasks' original due time: nothing fires while suspended
     assert [r for r in eng.jobs.execute_due() if r.instance_id == case.id and r.outcome == "fired"] == []
     assert eng.cases.clock(case.id).signal == "ON_TIME"
@@ -298,3 +300,19 @@ def test_a_task_due_in_an_unknown_year_is_estimated_and_recomputed_when_the_year
     assert jobs[("task-timeout", "review_fire")] == at(2027, 1, 4, 17, 30)
     assert len(_events(eng, case.id, "TaskDueRecomputed")) == 3
     assert eng.cases.clock(case.id).provisional is False
+
+
+def test_a_suspended_case_s_jobs_wait_and_fire_after_activation(eng, clock):
+    case = _accept_parallel(eng, clock, at(2026, 4, 1, 10, 0))
+    eng.runtime.suspend(case.id, actor="admin")
+    assert {j.state for j in eng.jobs.list(states=("PENDING", "SUSPENDED"), instance_id=case.id)} == {"SUSPENDED"}
+    clock.set(at(2026, 4, 8, 9, 0))
+    assert eng.jobs.next_due() is None  # the only case's jobs are suspended: no alarm to set
+    assert [r for r in eng.jobs.execute_due() if r.instance_id == case.id] == []  # nothing fires, nothing spins
+    eng.runtime.resume(case.id, actor="admin")
+    fired = [r for r in eng.jobs.execute_due() if r.instance_id == case.id and r.outcome == "fired"]
+    assert len(fired) >= 5  # warnings, timeouts and the workdays timer, each once
+    eng.runtime.terminate(case.id, reason="撤回申请", actor="clerk1")
+    left = eng.jobs.list(states=("PENDING", "SUSPENDED", "PAUSED"), instance_id=case.id)
+    assert {j.job_type for j in left} <= {"outbox-delivery"}  # the notices already decided still go out
+    assert eng.cases.clock(case.id).state == "STOPPED"

@@ -96,7 +96,9 @@ def test_two_workers_racing_fire_each_job_once(engine, clock):
 def test_suspended_case_keeps_its_timer_pending_until_resumed(engine, clock, case):
     engine.runtime.suspend(case.id)
     due = clock.now() + timedelta(hours=3)
-    assert [r.outcome for r in engine.jobs.execute_due(due)] == ["suspended"]
+    # as in Camunda, the case's jobs are suspended with it: not due for anyone (no worker spins on them)
+    assert [j.state for j in _jobs(engine, case.id, "SUSPENDED")] == ["SUSPENDED"]
+    assert engine.jobs.execute_due(due) == [] and engine.jobs.next_due() is None
     assert engine.tasks.list(instance_id=case.id) == []
     engine.runtime.resume(case.id)
     assert [r.outcome for r in engine.jobs.execute_due(due)] == ["fired"]
