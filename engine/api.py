@@ -205,43 +205,77 @@ class ExternalTaskService:
 
 
 class JobService:
-    """Jobs (BPMN timers): list them, fire the due ones (each at most once), retry a failed one."""
+    """Jobs (BPMN timers and the registered job types): list them, fire the due ones (each at most once, under a
+    lease), retry a failed one. ``lease_seconds``: how long an acquired job stays this caller's (wall time);
+    ``batch_size``: timers fired per transaction."""
 
-    def __init__(self, ex: Executor) -> None:
+    def __init__(self, ex: Executor, *, lease_seconds: float | None = None, batch_size: int = 20) -> None:
         self._ex = ex
+        self.lease_seconds = job_executor.DEFAULT_LEASE_SECONDS if lease_seconds is None else lease_seconds
+        self.batch_size = batch_size
 
     def list(self, states: tuple[str, ...] = ("PENDING", "FAILED"), instance_id: str | None = None) -> list[JobView]:
         def q(session: Any) -> list[JobView]:
             stmt = select(Job).where(Job.state.in_(states)).order_by(Job.due, Job.id)
             if instance_id:
                 stmt = stmt.where(Job.instance_id == instance_id)
-            return [JobView(j.id, j.job_type, j.instance_id, j.activity_id, j.due, j.state, j.attempts,
-                            j.last_error, j.executed_by, j.executed_at, j.retry_at) for j in session.scalars(stmt)]
+            return [job_executor.LeasedJobView(j.id, j.job_type, j.instance_id, j.activity_id, j.due, j.state,
+                                               j.attempts, j.last_error, j.executed_by, j.executed_at, j.retry_at,
+                                               j.lock_owner, j.lock_expires) for j in session.scalars(stmt)]
         return self._ex.read(q)
 
     def next_due(self) -> Any:
         return self._ex.read(job_executor.next_due)
 
-    def execute_due(self, now: Any = None, *, limit: int = 1000, worker_id: str | None = None) -> list[Any]:
-        """Fire every job due at or before ``now`` (default: the engine clock), each in its own transaction."""
+    def acquire(self, now: Any = None, *, limit: int = 1000, worker_id: str | None = None,
+                lease_seconds: float | None = None) -> tuple[str, list[Any]]:
+        """Lease up to ``limit`` jobs due at ``now`` (default: the engine clock): (lease owner, jobs)."""
+        at = now if now is not None else self._ex.clock.now()
+        owner = job_executor.lease_owner(worker_id)
+        lease = self.lease_seconds if lease_seconds is None else lease_seconds
+        return owner, self._ex.run(partial(job_executor.acquire, at=at, limit=limit, owner=owner,
+                                           lease_seconds=lease))
+
+    def execute_due(self, now: Any = None, *, limit: int = 1000, worker_id: str | None = None,
+                    lease_seconds: float | None = None) -> list[Any]:
+        """Acquire the jobs due at or before ``now`` (default: the engine clock) and fire them, each at most once:
+        timers several per transaction, other job types one per transaction."""
         from engine.clock import FrozenClock
-        from engine.errors import EngineError
 
         base = FrozenClock(now) if now is not None else self._ex.clock
-        at = base.now()
-        results = []
-        for job_id, due in self._ex.read(lambda s: job_executor.due_jobs(s, at, limit)):
-            clock = job_executor.NotBefore(base, due + timedelta(microseconds=1))
-            try:
-                results.append(self._ex.run(partial(job_executor.fire_job, job_id=job_id, worker_id=worker_id),
-                                            clock=clock))
-            except EngineError as exc:  # committed: the timer fired and the case went into an incident
-                results.append(job_executor.JobResult(job_id, "incident", message=str(exc)))
-            except Exception as exc:  # noqa: BLE001 - rolled back: count the attempt, retry later
-                results.append(self._ex.run(partial(job_executor.record_failure, job_id=job_id,
-                                                    error=f"{type(exc).__name__}: {exc}", worker_id=worker_id),
-                                            clock=base))
+        owner, acquired = self.acquire(base.now(), limit=limit, worker_id=worker_id, lease_seconds=lease_seconds)
+        return self.fire(acquired, owner, worker_id=worker_id, base=base)
+
+    def fire(self, acquired: list[Any], owner: str, *, worker_id: str | None = None, base: Any = None) -> list[Any]:
+        """Fire jobs acquired under ``owner``'s lease."""
+        base = base or self._ex.clock
+        results: list[Any] = []
+        for group, batched in job_executor.plan(acquired, self.batch_size):
+            results.extend(self._fire_group(group, batched, base, worker_id, owner))
         return results
+
+    def _fire_group(self, group: list[Any], batched: bool, base: Any, worker_id: str | None,
+                    owner: str) -> list[Any]:
+        from engine.errors import EngineError
+
+        clock = job_executor.NotBefore(base, max(a.due for a in group) + timedelta(microseconds=1))
+        try:
+            return self._ex.run(partial(job_executor.fire_batch, jobs=group, worker_id=worker_id, owner=owner),
+                                optimistic=batched, clock=clock)
+        except job_executor.JobFailed as failed:  # rolled back: record the failing job, fire the others again
+            i = next(k for k, a in enumerate(group) if a.id == failed.job_id)
+            error = failed.error
+        except Exception as exc:  # noqa: BLE001 - e.g. too many conflicts: each job on its own, then count it
+            if len(group) > 1:
+                return [r for a in group for r in self._fire_group([a], batched, base, worker_id, owner)]
+            i, error = 0, exc
+        out = self._fire_group(group[:i], batched, base, worker_id, owner) if i else []
+        message = str(error) if isinstance(error, EngineError) else f"{type(error).__name__}: {error}"
+        out.append(self._ex.run(partial(job_executor.record_failure, job_id=group[i].id, error=message,
+                                        worker_id=worker_id, owner=owner), clock=base))
+        if i + 1 < len(group):
+            out.extend(self._fire_group(group[i + 1:], batched, base, worker_id, owner))
+        return out
 
     def retry(self, job_id: str, actor: str | None = None) -> None:
         self._ex.run(partial(job_executor.retry, job_id=job_id, actor=actor))

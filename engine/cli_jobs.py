@@ -39,6 +39,8 @@ def jobs(ctx: click.Context, show_all: bool, instance_id: str | None, as_json: b
         return
     for j in found:
         extra = f"  attempts {j.attempts}  error: {j.last_error}" if j.last_error else ""
+        if getattr(j, "lock_owner", None):
+            extra += f"  leased by {j.lock_owner} until {iso(j.lock_expires)}"
         click.echo(f"{j.id}  {j.job_type}  {j.state}  due {iso(j.due)}  case {j.instance_id}  at {j.activity_id}{extra}")
     if not found:
         click.echo("no jobs")
@@ -73,15 +75,17 @@ def retry(job_id: str, user: str | None) -> None:
 @click.command("worker", help="Run jobs until stopped (Ctrl-C / SIGTERM).")
 @click.option("--sweep", default=30.0, show_default=True, help="seconds between safety sweeps")
 @click.option("--id", "worker_id", help="worker name in the job records (default host:random)")
+@click.option("--lease", type=float, default=None,
+              help="seconds an acquired job stays this worker's (default ONEWINDOW_JOB_LEASE_SECONDS or 300)")
 @handle_errors
-def worker(sweep: float, worker_id: str | None) -> None:
+def worker(sweep: float, worker_id: str | None, lease: float | None) -> None:
     from engine.jobs.worker import JobWorker
 
     engine = _engine()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    w = JobWorker(engine, worker_id=worker_id, sweep_seconds=sweep)
+    w = JobWorker(engine, worker_id=worker_id, sweep_seconds=sweep, lease_seconds=lease)
     w.start()
     click.echo(f"worker {w.worker_id} running (sweep every {sweep:g} s); Ctrl-C to stop", err=True)
     stop.wait()

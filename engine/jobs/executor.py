@@ -1,33 +1,65 @@
-"""Firing jobs: each in its own transaction, at most once."""
+"""Firing jobs at most once: acquire a batch under a lease, then fire each job with its effect in one transaction.
+
+1. **Acquire** (one short write transaction): the due jobs that are PENDING, not waiting for a retry and not leased
+   (or whose lease expired) get ``lock_owner`` = this caller and ``lock_expires`` = wall time + lease, and their
+   ``version`` is bumped. PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` then ``UPDATE``; SQLite: the single
+   writer. A lease is counted in wall-clock time (it is about a process being alive), due-ness on the engine clock.
+2. **Fire**: timers and timer starts of distinct cases are fired several per transaction (``fire_batch``); job types
+   of ``handlers.HANDLERS`` one per transaction. A job fires only if it is still PENDING and leased by this caller,
+   and its completion is a version-guarded UPDATE of the version read after acquisition: a caller that was paused
+   past its lease, while another acquired and fired the job, commits nothing (its command is re-run, finds the job
+   no longer its own, and skips it). The effect, the job's DONE and its history commit together.
+"""
 
 from __future__ import annotations
 
+import os
+import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from engine._executor import _retryable
 from engine.clock import Clock
 from engine.errors import NotFound
 from engine.persistence.models import Job, ProcessDefinition
 from engine.runtime import spiff
 from engine.runtime.cases import load_case, run_steps, save_case
+from engine.types import JobView, iso
 
 from . import handlers, starts
 from .timers import timer_due
 
 MAX_ATTEMPTS = 3
+DEFAULT_LEASE_SECONDS = float(os.environ.get("ONEWINDOW_JOB_LEASE_SECONDS", "300"))
+BATCHED_TYPES = ("timer", "timer-start")  # fired several per transaction, computed without the write lock
 _J = Job.__table__
-_DUE = (select(_J.c.id, _J.c.due).where(_J.c.state == "PENDING", _J.c.due <= bindparam("now", type_=_J.c.due.type),
-                                        or_(_J.c.retry_at.is_(None),
-                                            _J.c.retry_at <= bindparam("now", type_=_J.c.due.type)))
-        .order_by(_J.c.due, _J.c.id).limit(bindparam("limit")))
+_NOW = bindparam("now", type_=_J.c.due.type)
+_WALL = bindparam("wall", type_=_J.c.due.type)
+_ACQUIRABLE = (select(_J.c.id).where(_J.c.state == "PENDING", _J.c.due <= _NOW,
+                                     or_(_J.c.retry_at.is_(None), _J.c.retry_at <= _NOW),
+                                     or_(_J.c.lock_expires.is_(None), _J.c.lock_expires <= _WALL))
+               .order_by(_J.c.due, _J.c.id).limit(bindparam("limit")))
+# PostgreSQL: rows another worker is acquiring are skipped, not waited for; SQLite ignores the clause (one writer)
+_ACQUIRABLE_LOCKED = _ACQUIRABLE.with_for_update(skip_locked=True)
+_LEASE = (update(_J).where(_J.c.id.in_(bindparam("ids", expanding=True)))
+          .values(lock_owner=bindparam("owner"), lock_expires=bindparam("expires", type_=_J.c.due.type),
+                  version=_J.c.version + 1)
+          .returning(_J.c.id, _J.c.due, _J.c.job_type, _J.c.instance_id, _J.c.definition_id))
 _NEXT_DUE = select(_J.c.due).where(_J.c.state == "PENDING").order_by(_J.c.due).limit(1)
-# PostgreSQL: a job another worker is firing is skipped, not waited for; SQLite ignores the clause (one writer)
-_LOCK = select(Job).where(Job.id == bindparam("jid")).with_for_update(skip_locked=True).execution_options(
-    populate_existing=True)
+_JOBS = select(Job).where(Job.id.in_(bindparam("ids", expanding=True))).execution_options(populate_existing=True)
+
+
+def wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def lease_owner(worker_id: str | None) -> str:
+    """A lease owner unique to one acquisition: two callers with the same worker name never share a lease."""
+    return f"{worker_id or 'anonymous'}/{uuid.uuid4().hex[:12]}"[-128:]
 
 
 class NotBefore(Clock):
@@ -51,23 +83,124 @@ class JobResult:
     message: str | None = None
 
 
+@dataclass(frozen=True)
+class Acquired:
+    """A job this caller holds the lease of."""
+    id: str
+    due: datetime
+    job_type: str
+    instance_id: str | None
+    definition_id: str | None
+
+
+@dataclass(frozen=True)
+class LeasedJobView(JobView):
+    lock_owner: str | None = None
+    lock_expires: datetime | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {**super().as_json(), "lockOwner": self.lock_owner, "lockExpires": iso(self.lock_expires)}
+
+
+class JobFailed(Exception):
+    """One job of a batch raised: the batch is rolled back; the caller records the failure and re-runs the rest."""
+
+    def __init__(self, job_id: str, error: BaseException) -> None:
+        super().__init__(f"job {job_id}: {type(error).__name__}: {error}")
+        self.job_id = job_id
+        self.error = error
+
+
+def acquire(uow: Any, at: datetime, limit: int, owner: str, lease_seconds: float,
+            wall: datetime | None = None) -> list[Acquired]:
+    """Lease up to ``limit`` jobs due at ``at`` to ``owner`` (run it as a write command: it commits at once)."""
+    wall = wall or wall_now()
+    conn = uow.session.connection()
+    ids = [r[0] for r in conn.execute(_ACQUIRABLE_LOCKED, {"now": at, "wall": wall, "limit": limit})]
+    if not ids:
+        return []
+    rows = conn.execute(_LEASE, {"ids": ids, "owner": owner, "expires": wall + timedelta(seconds=lease_seconds)})
+    got = [Acquired(r.id, r.due, r.job_type, r.instance_id, r.definition_id) for r in rows]
+    got.sort(key=lambda a: (a.due, a.id))
+    return got
+
+
+def plan(acquired: list[Acquired], size: int) -> list[tuple[list[Acquired], bool]]:
+    """Transactions for the acquired jobs, in due order: (jobs, batched). A batch holds timers and timer starts
+    of distinct cases and definitions (one case is loaded once per transaction); any other job type goes alone."""
+    out: list[tuple[list[Acquired], bool]] = []
+    group: list[Acquired] = []
+    keys: set[str] = set()
+    for a in acquired:
+        key = a.instance_id or f"def:{a.definition_id}"
+        if a.job_type not in BATCHED_TYPES:
+            if group:
+                out.append((group, True))
+                group, keys = [], set()
+            out.append(([a], False))
+            continue
+        if key in keys or len(group) >= size:
+            out.append((group, True))
+            group, keys = [], set()
+        group.append(a)
+        keys.add(key)
+    if group:
+        out.append((group, True))
+    return out
+
+
 def due_jobs(session: Session, now: datetime, limit: int) -> list[tuple[str, datetime]]:
-    return [(r.id, r.due) for r in session.connection().execute(_DUE, {"now": now, "limit": limit})]
+    """The due jobs nobody holds a lease on (read only; ``acquire`` is what takes them)."""
+    return [(r.id, r.due) for r in session.connection().execute(_JOB_DUE, {"now": now, "wall": wall_now(),
+                                                                             "limit": limit})]
+
+
+_JOB_DUE = _ACQUIRABLE.with_only_columns(_J.c.id, _J.c.due)
 
 
 def next_due(session: Session) -> datetime | None:
     return session.connection().execute(_NEXT_DUE).scalar()
 
 
-def fire_job(uow: Any, job_id: str, worker_id: str | None) -> JobResult:
-    job = uow.session.scalars(_LOCK, {"jid": job_id}).first()
+def _release(job: Job) -> None:
+    job.lock_owner, job.lock_expires = None, None
+
+
+def fire_batch(uow: Any, jobs: list[Acquired], worker_id: str | None, owner: str | None) -> list[JobResult]:
+    """Fire several acquired jobs in this one transaction (each job's effect and completion commit together).
+
+    A job that raises makes the whole command raise ``JobFailed`` (rolled back: nothing of the batch is kept);
+    an incident (a script error inside a case) is the job's result, committed like any other effect."""
+    rows = {j.id: j for j in uow.session.scalars(_JOBS, {"ids": [a.id for a in jobs]})}
+    out = []
+    for a in jobs:
+        try:
+            result = fire_job(uow, a.id, worker_id, owner=owner, job=rows.get(a.id))
+        except Exception as exc:
+            if _retryable(exc):
+                raise
+            raise JobFailed(a.id, exc) from exc
+        if uow.deferred_error is not None:
+            result = JobResult(a.id, "incident", result.instance_id, result.activity_id, str(uow.deferred_error))
+            uow.deferred_error = None
+        out.append(result)
+    return out
+
+
+def fire_job(uow: Any, job_id: str, worker_id: str | None, owner: str | None = None,
+             job: Job | None = None) -> JobResult:
+    if job is None:
+        job = uow.session.scalars(_JOBS, {"ids": [job_id]}).first()
     if job is None or job.state != "PENDING" or job.due > uow.now:
         return JobResult(job_id, "skipped")
+    if owner is not None and job.lock_owner != owner:
+        return JobResult(job_id, "skipped")  # another worker acquired it after this caller's lease expired
     uow.firing_job_id, uow.firing_worker = job.id, worker_id
     result = "fired"
     if job.job_type == "timer-start":
         definition = uow.session.get(ProcessDefinition, job.definition_id)
         if definition is not None and definition.suspended:
+            _release(job)
             return JobResult(job_id, "suspended", None, None)
         started = starts.fire(uow, job, worker_id) if definition is not None else None
         result = "fired" if definition is not None else "cancelled"
@@ -76,10 +209,12 @@ def fire_job(uow: Any, job_id: str, worker_id: str | None) -> JobResult:
                        definitionId=job.definition_id, due=job.due.isoformat())
             job.state, job.executed_at, job.executed_by = "DONE", uow.now, worker_id
             job.attempts = (job.attempts or 0) + 1
+            _release(job)
             return JobResult(job_id, "fired", started, None)
     elif job.job_type in handlers.HANDLERS:
         result = handlers.HANDLERS[job.job_type](uow, job, worker_id)
         if result == "suspended":
+            _release(job)
             return JobResult(job_id, "suspended", job.instance_id, job.activity_id)
     elif job.instance_id is not None:
         try:
@@ -87,6 +222,7 @@ def fire_job(uow: Any, job_id: str, worker_id: str | None) -> JobResult:
         except NotFound:
             case = None
         if case is not None and case.row.state == "SUSPENDED":
+            _release(job)
             return JobResult(job_id, "suspended", job.instance_id, job.activity_id)
         task = spiff.find_task(case.wf, job.task_id) if case is not None else None
         if case is None or case.row.state != "ACTIVE" or task is None or timer_due(task) is None or \
@@ -101,20 +237,22 @@ def fire_job(uow: Any, job_id: str, worker_id: str | None) -> JobResult:
     job.state = "DONE" if result == "fired" else "CANCELLED"
     job.executed_at, job.executed_by = uow.now, worker_id
     job.attempts = (job.attempts or 0) + 1
+    _release(job)
     uow.record("JobExecuted" if result == "fired" else "JobCancelled", instance_id=job.instance_id,
                activity_id=job.activity_id, actor=worker_id, jobId=job.id, jobType=job.job_type,
                due=job.due.isoformat())
     return JobResult(job_id, result, job.instance_id, job.activity_id)
 
 
-def record_failure(uow: Any, job_id: str, error: str, worker_id: str | None) -> JobResult:
+def record_failure(uow: Any, job_id: str, error: str, worker_id: str | None, owner: str | None = None) -> JobResult:
     """A failed attempt: retry with backoff (10 s, 40 s, ...), then FAILED (visible in ``onewindow jobs``)."""
     job = uow.session.get(Job, job_id)
-    if job is None or job.state != "PENDING":
+    if job is None or job.state != "PENDING" or (owner is not None and job.lock_owner != owner):
         return JobResult(job_id, "skipped")
     job.attempts = (job.attempts or 0) + 1
     job.last_error = error[:2000]
     job.executed_by = worker_id
+    _release(job)
     if job.attempts >= MAX_ATTEMPTS:
         job.state = "FAILED"
         uow.record("JobFailed", instance_id=job.instance_id, activity_id=job.activity_id, actor=worker_id,
@@ -136,4 +274,5 @@ def retry(uow: Any, job_id: str, actor: str | None) -> None:
 
         raise Conflict(f"job '{job_id}' is {job.state.lower()}, only a failed job can be retried")
     job.state, job.attempts, job.retry_at, job.last_error = "PENDING", 0, None, None
+    _release(job)
     uow.record("JobRetried", instance_id=job.instance_id, activity_id=job.activity_id, actor=actor, jobId=job.id)

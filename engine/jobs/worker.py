@@ -22,11 +22,12 @@ log = logging.getLogger(__name__)
 
 class JobWorker:
     def __init__(self, engine: Any, *, worker_id: str | None = None, sweep_seconds: float = 30.0,
-                 batch: int = 500) -> None:
+                 batch: int = 200, lease_seconds: float | None = None) -> None:
         self.engine = engine
         self.worker_id = worker_id or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.sweep_seconds = sweep_seconds
-        self.batch = batch
+        self.batch = batch  # jobs acquired (leased) at a time
+        self.lease_seconds = lease_seconds
         self.fired = 0
         self._lock = threading.Lock()
         self._scheduler = BackgroundScheduler(timezone=UTC)
@@ -56,12 +57,14 @@ class JobWorker:
             return  # a run is under way; it re-arms the alarm when it ends
         try:
             while True:
-                results = self.engine.jobs.execute_due(limit=self.batch, worker_id=self.worker_id)
+                results = self.engine.jobs.execute_due(limit=self.batch, worker_id=self.worker_id,
+                                                       lease_seconds=self.lease_seconds)
                 self.fired += sum(1 for r in results if r.outcome == "fired")
                 for r in results:
                     if r.outcome in ("failed", "incident"):
                         log.warning("job %s %s: %s", r.job_id, r.outcome, r.message)
-                if len(results) < self.batch:
+                # a full batch: more may be due; a batch of only suspended or skipped jobs: stop (no spinning)
+                if len(results) < self.batch or all(r.outcome in ("suspended", "skipped") for r in results):
                     break
             nxt = self.engine.jobs.next_due()
         except Exception:  # noqa: BLE001 - a worker must survive a bad moment of the database; the sweep retries

@@ -26,6 +26,7 @@ def _worker(url: str, name: str, started: "multiprocessing.Queue[str]", victim: 
 
     engine = build_engine(Settings(database_url=url))
     if victim:
+        engine.jobs.lease_seconds = 2.0  # the jobs it acquired come back 2 s after it dies (docs/jobs.md)
         seen = []
 
         def freeze_inside_a_deemed_approval(conn, cursor, statement, params, context, executemany):
@@ -69,6 +70,7 @@ def test_four_workers_one_killed_each_timeout_policy_applies_exactly_once(engine
     assert victim.exitcode == -signal.SIGKILL
     assert all(p.exitcode == 0 for p in procs[1:])
     # what the victim left (rolled back; leased jobs after their lease) is picked up again
+    time.sleep(2.5)  # the victim's lease expires
     for _ in range(5):
         engine.jobs.execute_due(FIRE_AT + timedelta(hours=1), worker_id="cleanup")
 
