@@ -127,6 +127,8 @@ def _with_missing_dependencies(session: Session, parsed: ParsedResources,
     parsed.parser = reparsed.parser
     parsed.kinds.update(reparsed.kinds)
     parsed.meta.update({k: v for k, v in reparsed.meta.items() if k not in parsed.meta})
+    parsed.async_before |= reparsed.async_before
+    parsed.async_after |= reparsed.async_after
     parsed.problems.extend(p for p in reparsed.problems if p.file in {n for n, _ in extra})
     return resources + extra
 

@@ -53,6 +53,10 @@ class ParsedResources:
     kinds: dict[str, str] = field(default_factory=dict)
     # BPMN resource -> ids of the processes in it that are marked isExecutable="false"
     non_executable: dict[str, list[str]] = field(default_factory=dict)
+    # asynchronous continuations: "scope:element id" of activities with camunda:asyncBefore (or async) /
+    # camunda:asyncAfter = true
+    async_before: set[str] = field(default_factory=set)
+    async_after: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,7 @@ def parse_resources(resources: list[tuple[str, bytes]], check_expression: Checke
                     if p.get("name")})
         ids = {el.get("id") for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
         result.problems.extend(clock_config.check(meta, name, ids))
+        _collect_async(tree, result)
         result.problems.extend(rewrite_expressions(tree, name, check_expression, check_script))
         bpmn_trees.append((name, content, tree))
     for name, content, tree in bpmn_trees:
@@ -152,6 +157,42 @@ def parse_resources(resources: list[tuple[str, bytes]], check_expression: Checke
                 timer_starts=_timer_starts(proc),
             )
     return result
+
+
+def _collect_async(tree: etree._ElementTree, result: ParsedResources) -> None:
+    c = f"{{{CAMUNDA_NS}}}"
+    for el in tree.getroot().iter():
+        if not isinstance(el.tag, str) or not el.get("id"):
+            continue
+        before = (el.get(c + "asyncBefore") or el.get(c + "async") or "").strip().lower() == "true"
+        after = (el.get(c + "asyncAfter") or "").strip().lower() == "true"
+        if not (before or after):
+            continue
+        node, scope = el.getparent(), ""
+        while node is not None:
+            if isinstance(node.tag, str) and etree.QName(node).localname in ("process", "subProcess", "transaction"):
+                scope = node.get("id", "")
+                break
+            node = node.getparent()
+        (result.async_before.add(f"{scope}:{el.get('id')}") if before else None)
+        (result.async_after.add(f"{scope}:{el.get('id')}") if after else None)
+
+
+def _apply_async(specs: list[Any], parsed: ParsedResources) -> None:
+    if not parsed.async_before and not parsed.async_after:
+        return
+    found = False
+    for s in specs:
+        for ts in s.task_specs.values():
+            bpmn_id = getattr(ts, "bpmn_id", None)
+            if not bpmn_id:
+                continue
+            key = f"{s.name}:{bpmn_id}"
+            if key in parsed.async_before and not getattr(ts, "manual", False):
+                ts.async_before = found = True
+            if key in parsed.async_after:
+                ts.async_after = found = True
+    specs[0].has_async = found
 
 
 def _timer_starts(proc: etree._Element) -> tuple[tuple[str, str], ...]:
@@ -193,6 +234,7 @@ def build_model(parsed: ParsedResources, process_id: str) -> ProcessModel:
     subs = parsed.parser.get_subprocess_specs(process_id)
     apply_metadata([spec, *[s for s in subs.values() if s is not None]], parsed.meta,
                    lambda ref: [parsed.parser.get_engine(r, None) for r in evaluation_order(ref, parsed.dmn_requirements)])
+    _apply_async([spec, *[s for s in subs.values() if s is not None]], parsed)
     return ProcessModel(spec=spec, subprocess_specs=subs, meta=parsed.meta)
 
 

@@ -17,6 +17,7 @@ from engine.persistence.models import Incident, ProcessInstance
 
 from . import spiff
 from .projection import sync_projection
+from engine.jobs import continuations
 from engine.jobs.timers import sync_timer_jobs
 from engine.caseclock import clock as case_clock
 
@@ -94,13 +95,19 @@ def require_active(case: Case, action: str) -> None:
                        f"({case.row.state.lower()})", instance_id=case.row.id)
 
 
-def run_steps(uow: Any, case: Case) -> None:
+def run_steps(uow: Any, case: Case, on_error: str = "incident") -> str | None:
     """Run the engine until only wait states remain. A failing script or expression does not roll the caller's
-    action back: the failing activity is left in ERROR, the case gets an incident, and the caller is told."""
+    action back: the failing activity is left in ERROR, the case gets an incident, and the caller is told.
+    ``on_error="return"`` (an async continuation's job): nothing is marked, the error's text is returned and the
+    caller rolls back (the job is retried)."""
     try:
         case.wf.do_engine_steps()
     except (WorkflowTaskException, WorkflowException, SpiffWorkflowException) as exc:
+        if on_error == "return":
+            cause = getattr(exc, "exception", None) or exc.__cause__
+            return str(getattr(cause, "message", None) or exc)
         _raise_incident(uow, case, exc)
+    return None
 
 
 def _raise_incident(uow: Any, case: Case, exc: Exception) -> None:
@@ -130,6 +137,7 @@ def save_case(uow: Any, case: Case) -> None:
     snap = spiff.scan(case.wf)
     sync_projection(uow, case.row, case.wf, case.model, snap)
     sync_timer_jobs(uow, case.row, case.wf)
+    continuations.sync(uow, case.row, case.wf)
     case_clock.on_save(uow, case, snap.completed or case.row.state in ("COMPLETED", "TERMINATED"))
     # compact only after the projection has seen how every task ended
     removed = spiff.compact(case.wf, uow.services.settings.compact_threshold)

@@ -60,12 +60,61 @@ def engine_clock(clock: Clock) -> Iterator[None]:
 
 
 # --- workflow class and serializer -----------------------------------------------------------------------
+ASYNC_RELEASED = "_onewindow_async_released"  # internal data of a task whose async continuation job has run
+
+
+def held_async(task: Any) -> bool:
+    """Is this READY engine task waiting for its async continuation (camunda:asyncBefore on it, or
+    camunda:asyncAfter on the activity it follows)?"""
+    if getattr(task.task_spec, "async_before", False) and not task.internal_data.get(ASYNC_RELEASED):
+        return True
+    parent = task.parent
+    return bool(parent is not None and getattr(parent.task_spec, "async_after", False)
+                and parent.has_state(TaskState.COMPLETED) and not parent.internal_data.get(ASYNC_RELEASED))
+
+
+def async_release_target(task: Any) -> Any:
+    """The task whose flag releases a held task: itself (asyncBefore) or the activity it follows (asyncAfter)."""
+    if getattr(task.task_spec, "async_before", False) and not task.internal_data.get(ASYNC_RELEASED):
+        return task
+    return task.parent
+
+
 class OneWindowWorkflow(BpmnWorkflow):
-    """BpmnWorkflow whose task queries are not cut off at SpiffWorkflow's 1000-deep default."""
+    """BpmnWorkflow whose task queries are not cut off at SpiffWorkflow's 1000-deep default, and whose engine steps
+    stop at asynchronous continuations (camunda:asyncBefore / asyncAfter): a job runs them on."""
 
     def get_tasks_iterator(self, first_task: Any = None, **kwargs: Any) -> Any:
         kwargs.setdefault("max_depth", MAX_DEPTH)
         return super().get_tasks_iterator(first_task, **kwargs)
+
+    def _do_engine_steps(self, will_complete_task: Any = None, did_complete_task: Any = None) -> Any:
+        if not getattr(self.spec, "has_async", False):
+            return super()._do_engine_steps(will_complete_task, did_complete_task)
+
+        # SpiffWorkflow 3.2.0's loop, skipping the tasks held for their async continuation
+        def update_workflow(wf: Any) -> int:
+            count = 0
+            for task in wf.get_tasks(state=TaskState.READY):
+                if not task.task_spec.manual and not held_async(task):
+                    if will_complete_task is not None:
+                        will_complete_task(task)
+                    task.run()
+                    count += 1
+                    if did_complete_task is not None:
+                        did_complete_task(task)
+            return count
+
+        active_subprocesses = self.get_active_subprocesses()
+        for subprocess in sorted(active_subprocesses, key=lambda v: v.depth, reverse=True):
+            count = None
+            while count is None or count > 0:
+                count = update_workflow(subprocess)
+            if subprocess.parent_task_id is not None:
+                task = self.get_task_from_id(subprocess.parent_task_id)
+                task.task_spec._update(task)
+        count = update_workflow(self)
+        return count > 0 or len(self.get_active_subprocesses()) > len(active_subprocesses)
 
 
 class _SpecRefWorkflowConverter(BpmnWorkflowConverter):
@@ -299,3 +348,36 @@ def _subtree(task: Any) -> Iterator[Any]:
 def now_utc() -> datetime:
     clock = _current_clock.get()
     return clock.now() if clock is not None else datetime.now(UTC)
+
+
+# --- BPMN errors thrown at an activity (external task workers) --------------------------------------------------
+def throw_error(task: Any, code: str, payload: dict[str, Any]) -> Any | None:
+    """Throw BPMN error ``code`` at ``task`` (an active activity) the way Camunda scopes it: the error boundary
+    events attached to the task itself (or to a multi-instance body around it) first, then those of each enclosing
+    subprocess or call activity, innermost first. A boundary event with this errorCode wins over a catch-all one
+    (no errorRef/errorCode) of the same activity. The chosen boundary event fires with ``payload`` as its data.
+    Returns the catching boundary task, or None when nothing catches the error (the caller raises an incident)."""
+    from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+    from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+    from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+
+    node = task
+    while node is not None:
+        ancestor = node.parent
+        while ancestor is not None:
+            if isinstance(ancestor.task_spec, BoundaryEventSplit):
+                catchers = [c for c in ancestor.children if isinstance(c.task_spec, BoundaryEvent)
+                            and c.state == TaskState.WAITING
+                            and isinstance(c.task_spec.event_definition, ErrorEventDefinition)]
+                exact = [c for c in catchers if c.task_spec.event_definition.code == code]
+                chosen = exact or [c for c in catchers if not c.task_spec.event_definition.code]
+                if chosen:
+                    catcher = chosen[0]
+                    event = BpmnEvent(catcher.task_spec.event_definition, payload=payload)
+                    catcher.task_spec.catch(catcher, event)
+                    catcher.task_spec._update(catcher)
+                    return catcher
+            ancestor = ancestor.parent
+        parent_task_id = getattr(node.workflow, "parent_task_id", None)
+        node = node.workflow.top_workflow.get_task_from_id(parent_task_id) if parent_task_id is not None else None
+    return None

@@ -53,6 +53,8 @@ def test_lenient_invoice_end_to_end_with_external_worker_and_review_call_activit
     (prepare,) = engine.tasks.list(instance_id=case.id)
     assert prepare.task_definition_key == "prepareBankTransfer" and prepare.candidate_groups == ("accounting",)
     engine.tasks.complete(prepare.id, "peter")
+    # Archive Invoice is camunda:async="true": the completion commits before it, a continuation job starts it
+    assert engine.external_tasks.list() == [] and [r.outcome for r in engine.jobs.execute_due()] == ["fired"]
     topic = "org.camunda.bpm.example.invoice.service.ArchiveInvoiceService"
     (job,) = engine.external_tasks.fetch_and_lock("worker-1", [(topic, 60_000)])
     assert engine.external_tasks.fetch_and_lock("worker-2", [(topic, 60_000)]) == []  # locked: invisible
