@@ -2,11 +2,14 @@
 several worker processes.
 
     python benchmarks/bench_jobs.py [--database-url URL] [--delay-samples 40] [--timers 2000] [--workers 4]
+                                    [--acquire 100] [--batch 20] [--profile FILE]
 
 Fire delay: one worker (APScheduler alarm clock, real wall time) in this process; cases with a PT1S timer are
 started one every 0.25 s; delay = when the job's transaction ran - the timer's due time.
 Throughput: ``--timers`` cases wait on a timer that is already due; ``--workers`` processes fire them
-(``engine.jobs.execute_due`` in batches); rate = timers / wall time from start to the last commit.
+(``engine.jobs.execute_due``: each acquires ``--acquire`` due jobs under a lease and fires them ``--batch`` per
+transaction); rate = timers / wall time from start to the last commit. ``--profile FILE``: cProfile of worker 0
+(its own process) written to FILE.
 """
 
 from __future__ import annotations
@@ -69,20 +72,32 @@ def _starter(url: str, first: int, count: int) -> None:
     engine.close()
 
 
-def _firer(url: str, name: str, go: Any, done: Any) -> None:
+def _firer(url: str, name: str, go: Any, done: Any, acquire: int, batch: int, profile: str | None) -> None:
     engine = build_engine(Settings(database_url=url))
+    engine.jobs.batch_size = batch
     fired = 0
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
     go.wait()
+    if prof is not None:
+        prof.enable()
     while True:
-        results = engine.jobs.execute_due(FIRE_AT, limit=20, worker_id=name)
+        results = engine.jobs.execute_due(FIRE_AT, limit=acquire, worker_id=name)
         if not results:
             break
         fired += sum(1 for r in results if r.outcome == "fired")
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(profile)
     done.put((fired, time.perf_counter()))
     engine.close()
 
 
-def throughput(url: str, timers: int, workers: int) -> dict[str, Any]:
+def throughput(url: str, timers: int, workers: int, acquire: int = 100, batch: int = 20,
+               profile: str | None = None) -> dict[str, Any]:
     engine = build_engine(Settings(database_url=url), clock=FrozenClock(START))
     engine.repository.deploy_files([REVIEW])
     engine.close()
@@ -94,7 +109,8 @@ def throughput(url: str, timers: int, workers: int) -> dict[str, Any]:
     for p in starters:
         p.join()
     go, done = ctx.Event(), ctx.Queue()
-    firers = [ctx.Process(target=_firer, args=(url, f"w{k}", go, done)) for k in range(workers)]
+    firers = [ctx.Process(target=_firer, args=(url, f"w{k}", go, done, acquire, batch, profile if k == 0 else None))
+              for k in range(workers)]
     for p in firers:
         p.start()
     time.sleep(3)  # let every worker import and connect
@@ -105,7 +121,8 @@ def throughput(url: str, timers: int, workers: int) -> dict[str, Any]:
         p.join()
     elapsed = max(t for _, t in results) - t0
     fired = sum(f for f, _ in results)
-    return {"timers": share * workers, "workers": workers, "fired": fired, "seconds": round(elapsed, 2),
+    return {"timers": share * workers, "workers": workers, "acquire": acquire, "batch": batch, "fired": fired,
+            "seconds": round(elapsed, 2),
             "timers_per_s": round(fired / elapsed, 1), "per_worker": sorted(f for f, _ in results)}
 
 
@@ -115,12 +132,17 @@ def main() -> None:
     ap.add_argument("--delay-samples", type=int, default=40)
     ap.add_argument("--timers", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--acquire", type=int, default=100, help="jobs a worker leases at a time")
+    ap.add_argument("--batch", type=int, default=20, help="timers fired per transaction")
+    ap.add_argument("--profile", help="write worker 0's cProfile stats here")
+    ap.add_argument("--skip-delay", action="store_true", help="only the throughput part")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/jobs.db"
-        result = {"database": url.split(":", 1)[0], "fire_delay": fire_delay(url, args.delay_samples),
-                  "throughput": throughput(url, args.timers, args.workers)}
+        result = {"database": url.split(":", 1)[0],
+                  "fire_delay": None if args.skip_delay else fire_delay(url, args.delay_samples),
+                  "throughput": throughput(url, args.timers, args.workers, args.acquire, args.batch, args.profile)}
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

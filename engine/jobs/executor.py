@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session
 from engine._executor import _retryable
 from engine.clock import Clock
 from engine.errors import NotFound
-from engine.persistence.models import Job, ProcessDefinition
+from engine.persistence.models import Job, ProcessDefinition, ProcessInstance
 from engine.runtime import spiff
 from engine.runtime.cases import load_case, run_steps, save_case
 from engine.types import JobView, iso
 
 from . import handlers, starts
-from .timers import timer_due
+from .timers import TIMER_JOBS_ATTR, timer_due
+from .timers import _key as timer_key
 
 MAX_ATTEMPTS = 3
 DEFAULT_LEASE_SECONDS = float(os.environ.get("ONEWINDOW_JOB_LEASE_SECONDS", "300"))
@@ -50,6 +51,11 @@ _LEASE = (update(_J).where(_J.c.id.in_(bindparam("ids", expanding=True)))
                   version=_J.c.version + 1)
           .returning(_J.c.id, _J.c.due, _J.c.job_type, _J.c.instance_id, _J.c.definition_id))
 _NEXT_DUE = select(_J.c.due).where(_J.c.state == "PENDING").order_by(_J.c.due).limit(1)
+_PI = ProcessInstance.__table__
+_CASE_JSON = select(_PI.c.id, _PI.c.version, _PI.c.definition_id, _PI.c.workflow_json).where(
+    _PI.c.id.in_(bindparam("ids", expanding=True)))
+_PENDING_TIMERS = select(_J.c.id, _J.c.instance_id, _J.c.task_id, _J.c.due).where(
+    _J.c.instance_id.in_(bindparam("ids", expanding=True)), _J.c.state == "PENDING", _J.c.job_type == "timer")
 _JOBS = select(Job).where(Job.id.in_(bindparam("ids", expanding=True))).execution_options(populate_existing=True)
 
 
@@ -166,12 +172,39 @@ def _release(job: Job) -> None:
     job.lock_owner, job.lock_expires = None, None
 
 
+def _prefetch_cases(uow: Any, jobs: list[Acquired]) -> None:
+    """Load the workflows of a batch's cases with one query (and their PENDING timer jobs with another) into the
+    workflow cache, keyed by the case version read: ``load_case`` then finds them there instead of reading
+    each case's JSON with a query of its own (a version that moved on in between is a miss, loaded afresh)."""
+    cache = getattr(uow.services, "workflows", None)
+    ids = [a.instance_id for a in jobs if a.job_type == "timer" and a.instance_id]
+    if cache is None or not ids:
+        return
+    conn = uow.session.connection()
+    timers: dict[str, dict[tuple[str, str], str]] = {i: {} for i in ids}
+    for jid, iid, task_id, due in conn.execute(_PENDING_TIMERS, {"ids": ids}):
+        timers[iid][(task_id, timer_key(due))] = jid
+    for iid, version, definition_id, text in conn.execute(_CASE_JSON, {"ids": ids}):
+        if text is None:
+            continue
+        held = cache.take(iid, version)
+        if held is not None:  # this process already has the workflow at that version
+            cache.put(iid, version, held)
+            continue
+        model = uow.services.models.get(uow.session, definition_id)
+        wf = spiff.load(text, model, uow.services.script_engine)
+        setattr(wf, TIMER_JOBS_ATTR, timers[iid])
+        cache.put(iid, version, wf)
+
+
 def fire_batch(uow: Any, jobs: list[Acquired], worker_id: str | None, owner: str | None) -> list[JobResult]:
     """Fire several acquired jobs in this one transaction (each job's effect and completion commit together).
 
     A job that raises makes the whole command raise ``JobFailed`` (rolled back: nothing of the batch is kept);
     an incident (a script error inside a case) is the job's result, committed like any other effect."""
     rows = {j.id: j for j in uow.session.scalars(_JOBS, {"ids": [a.id for a in jobs]})}
+    if len(jobs) > 1:
+        _prefetch_cases(uow, [a for a in jobs if a.id in rows and rows[a.id].state == "PENDING"])
     out = []
     for a in jobs:
         try:
