@@ -187,21 +187,86 @@ class TaskService:
 
 
 class ExternalTaskService:
+    """External service tasks as work items: fetch and lock (at most one worker holds a task until its lock
+    expires on the engine clock), then complete, failure, BPMN error, extend lock; unlock and retries by an
+    operator. ``topics``: ``external.TopicRequest`` or (name, lock duration ms[, variable names])."""
+
+    TopicRequest = external.TopicRequest
+    Query = external.ExternalTaskQuery
+
     def __init__(self, ex: Executor) -> None:
         self._ex = ex
 
-    def fetch_and_lock(self, worker_id: str, topics: list[tuple[str, int]], max_tasks: int = 1) -> list[ExternalTaskView]:
-        return self._ex.run(partial(external.fetch_and_lock, worker_id=worker_id, topics=topics, max_tasks=max_tasks))
+    def fetch_and_lock(self, worker_id: str, topics: list[Any], max_tasks: int = 1,
+                       use_priority: bool = False) -> list[ExternalTaskView]:
+        return self._ex.run(partial(external.fetch_and_lock, worker_id=worker_id, topics=topics,
+                                    max_tasks=max_tasks, use_priority=use_priority))
 
-    def complete(self, task_id: str, worker_id: str, variables: dict[str, Any] | None = None) -> None:
-        self._ex.run(partial(external.complete, task_id=task_id, worker_id=worker_id, variables=variables))
+    def has_fetchable(self, worker_id: str, topics: list[Any]) -> bool:
+        """Read-only: would a fetch of these topics lock something now? (no write lock taken)"""
+        return self._ex.read(lambda s: external.has_fetchable(s, self._ex.clock.now(), worker_id, topics))
 
-    def failure(self, task_id: str, worker_id: str, *, message: str, retries: int, retry_timeout_ms: int = 0) -> None:
-        self._ex.run(partial(external.failure, task_id=task_id, worker_id=worker_id, message=message,
-                             retries=retries, retry_timeout_ms=retry_timeout_ms))
+    def complete(self, task_id: str, worker_id: str, variables: dict[str, Any] | None = None,
+                 local_variables: dict[str, Any] | None = None) -> None:
+        self._ex.run(partial(external.complete, task_id=task_id, worker_id=worker_id, variables=variables,
+                             local_variables=local_variables))
+
+    def failure(self, task_id: str, worker_id: str, *, error_message: str | None = None,
+                error_details: str | None = None, retries: int = 0, retry_timeout: int = 0,
+                variables: dict[str, Any] | None = None, local_variables: dict[str, Any] | None = None) -> None:
+        self._ex.run(partial(external.failure, task_id=task_id, worker_id=worker_id, error_message=error_message,
+                             error_details=error_details, retries=retries, retry_timeout=retry_timeout,
+                             variables=variables, local_variables=local_variables))
+
+    def bpm_error(self, task_id: str, worker_id: str, error_code: str, error_message: str | None = None,
+                  variables: dict[str, Any] | None = None) -> str | None:
+        """Returns the id of the boundary event that caught the error (None: uncaught, now an incident)."""
+        return self._ex.run(partial(external.bpm_error, task_id=task_id, worker_id=worker_id,
+                                    error_code=error_code, error_message=error_message, variables=variables))
+
+    def extend_lock(self, task_id: str, worker_id: str, new_duration: int) -> None:
+        self._ex.run(partial(external.extend_lock, task_id=task_id, worker_id=worker_id,
+                             new_duration=new_duration))
+
+    def unlock(self, task_id: str, actor: str | None = None) -> None:
+        self._ex.run(partial(external.unlock, task_id=task_id, actor=actor))
+
+    def set_retries(self, task_id: str, retries: int, actor: str | None = None) -> None:
+        self._ex.run(partial(external.set_retries, task_id=task_id, retries=retries, actor=actor))
+
+    def get(self, task_id: str) -> ExternalTaskView:
+        return self._ex.read(lambda s: external.get(s, task_id))
+
+    def error_details(self, task_id: str) -> str | None:
+        return self._ex.read(lambda s: external.error_details(s, task_id))
+
+    def query(self, query: external.ExternalTaskQuery | None = None, **kwargs: Any) -> list[ExternalTaskView]:
+        q = query or external.ExternalTaskQuery(**kwargs)
+        return self._ex.read(lambda s: external.query(s, self._ex.clock.now(), q))
+
+    def count(self, query: external.ExternalTaskQuery | None = None, **kwargs: Any) -> int:
+        q = query or external.ExternalTaskQuery(**kwargs)
+        return self._ex.read(lambda s: external.count(s, self._ex.clock.now(), q))
 
     def list(self, **kwargs: Any) -> list[ExternalTaskView]:
+        """Every row (ended ones too) of a ``topic`` or a case (``instance_id``)."""
         return self._ex.read(lambda s: external.list_external(s, **kwargs))
+
+    def wait_for_work(self, worker_id: str, topics: list[Any], timeout: float, *, poll: float = 0.2) -> bool:
+        """Block (no transaction open) until a task of ``topics`` is fetchable or ``timeout`` seconds pass. Woken
+        at once by tasks made available in this process, and re-checks the database every ``poll`` seconds for
+        those of other processes (and for expiring locks and retry timeouts). True if work seems available."""
+        import time
+
+        deadline = time.monotonic() + max(0.0, timeout)
+        generation = external.AVAILABLE.generation
+        while True:
+            if self.has_fetchable(worker_id, topics):
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            generation = external.AVAILABLE.wait(generation, min(poll, remaining))
 
 
 class JobService:

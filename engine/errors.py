@@ -8,6 +8,7 @@
      │    ├── TaskAlreadyClaimed       someone else holds the task
      │    ├── TaskNotActive            the task is completed or cancelled
      │    ├── OptimisticLockConflict   concurrent change to the same case (after bounded retries)
+     │    ├── ExternalTaskLockLost     an external task is not (or no longer) locked by the reporting worker
      │    └── SuspendedEntity          the case or definition is suspended
      ├── InvalidInput                  the request itself is wrong (bad variable, unknown user, ...)
      │    ├── DeploymentError          a deployment was refused; ``problems`` lists every finding
@@ -57,6 +58,13 @@ class TaskNotActive(Conflict):
 
 class OptimisticLockConflict(Conflict):
     code = "OptimisticLockingException"
+
+
+class ExternalTaskLockLost(Conflict):
+    """A worker reported on an external task it does not hold: another worker took it after the lock expired,
+    it was unlocked, or it was never locked by this worker (Camunda's BadUserRequestException, HTTP 400)."""
+
+    code = "BadUserRequestException"
 
 
 class SuspendedEntity(Conflict):

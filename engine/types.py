@@ -173,6 +173,13 @@ class ExternalTaskView:
     state: str
     business_key: str | None = None
     variables: dict[str, Any] = field(default_factory=dict)
+    error_details: str | None = None
+    priority: int = 0
+    definition_key: str | None = None
+    definition_version_tag: str | None = None
+    suspended: bool = False
+    extension_properties: dict[str, str] = field(default_factory=dict)
+    created: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from engine.persistence.models import ExternalTask, ProcessInstance, Task, TaskI
 from engine.scripting import juel
 
 from engine.caseclock import policies
+from engine.jobs import listeners
 from engine.jobs.timers import TIMER_JOBS_ATTR
 
 from . import spiff, values
@@ -97,6 +98,7 @@ def create_task_row(uow: Any, row: ProcessInstance, task: Any, model: ProcessMod
     if due is not None or follow_up is not None:
         policies.create_task_jobs(uow, row.id, tid, spec.bpmn_id, meta, due, follow_up,
                                   policies.provisional_payload(uow, row.id, tid, spec.bpmn_id, meta, due))
+    listeners.on_task_created(uow, row, task, meta, tid)  # camunda:taskListener event="timeout" jobs
     for g in groups:
         uow.insert(TaskIdentityLink.__table__, task_id=tid, type="candidate", group_id=g, user_id=None)
     for u in users:
@@ -128,6 +130,7 @@ def sync_projection(uow: Any, row: ProcessInstance, wf: Any, model: ProcessModel
     for tid in known:
         if tid in ready:
             continue
+        listeners.on_task_ended(uow, model, tid)  # also for the tasks the command ended itself
         if tid in uow.ended_task_ids:  # the command wrote this row itself (completed, with its user)
             continue
         task = spiff.find_task(wf, tid)
@@ -138,7 +141,7 @@ def sync_projection(uow: Any, row: ProcessInstance, wf: Any, model: ProcessModel
             uow.record("TaskCancelled", instance_id=row.id, task_id=tid)
         policies.cancel_task_jobs(uow, tid)
     if _has_external(model):
-        _sync_external(uow, row, wf, snap)
+        _sync_external(uow, row, wf, snap, model)
     _sync_variables(uow, row, wf, snap)
 
 
@@ -151,16 +154,27 @@ def _has_external(model: ProcessModel) -> bool:
     return bool(cached)
 
 
-def _sync_external(uow: Any, row: ProcessInstance, wf: Any, snap: spiff.Snapshot) -> None:
+def _sync_external(uow: Any, row: ProcessInstance, wf: Any, snap: spiff.Snapshot, model: ProcessModel) -> None:
+    from .external import notify_after_commit
+
     session = uow.session
     started = {str(t.id): t for t in snap.started_external}
     active = {e.id: e for e in session.scalars(
         select(ExternalTask).where(ExternalTask.instance_id == row.id, ExternalTask.state == "ACTIVE")).all()}
     for tid, task in started.items():
         if tid not in active and session.get(ExternalTask, tid) is None:
-            session.add(ExternalTask(id=tid, instance_id=row.id, definition_id=row.definition_id,
-                                     activity_id=task.task_spec.bpmn_id, topic=task.task_spec.topic or "",
-                                     state="ACTIVE", created=uow.now, priority=0))
+            meta = _meta(model, task)
+            priority = 0
+            if meta is not None and meta.task_priority:
+                priority = int(values.evaluate(uow.services.sandbox, meta.task_priority, task.data,
+                                               _mi_context(task)))
+            # a plain INSERT after the flush: the case row may be new in this command (no ORM ordering between
+            # the two mappers)
+            uow.insert(ExternalTask.__table__, id=tid, instance_id=row.id, definition_id=row.definition_id,
+                       activity_id=task.task_spec.bpmn_id, topic=task.task_spec.topic or "", state="ACTIVE",
+                       worker_id=None, lock_expiration=None, retries=None, error_message=None,
+                       created=uow.now, priority=priority)
+            notify_after_commit(uow)
             uow.record("ExternalTaskCreated", instance_id=row.id, task_id=tid, activity_id=task.task_spec.bpmn_id,
                        topic=task.task_spec.topic)
     for tid, erow in active.items():

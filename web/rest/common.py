@@ -20,6 +20,7 @@ STATUS: list[tuple[type[errors.EngineError], int, str]] = [
     (errors.TaskAlreadyClaimed, 500, "TaskAlreadyClaimedException"),
     (errors.TaskNotActive, 404, "NotFoundException"),
     (errors.OptimisticLockConflict, 409, "OptimisticLockingException"),
+    (errors.ExternalTaskLockLost, 400, "InvalidRequestException"),  # Camunda wraps its BadUserRequestException
     (errors.SuspendedEntity, 500, "SuspendedEntityInteractionException"),
     (errors.Conflict, 500, "ProcessEngineException"),
     (errors.NotFound, 404, "InvalidRequestException"),
