@@ -20,6 +20,7 @@ from engine.scripting.sandbox import Sandbox
 from engine.settings import Settings
 # modules that register job handlers (deadline warnings and timeouts, notifications)
 import engine.caseclock.policies  # noqa: E402,F401
+import engine.jobs.listeners  # noqa: E402,F401 - camunda:taskListener event="timeout"
 from engine.outbox import JsonlNotifier, LogNotifier  # noqa: E402
 
 
@@ -50,5 +51,6 @@ def build_engine(settings: Settings | None = None, *, clock: Clock | None = None
                         models=ModelCache(sandbox), tz=ZoneInfo(settings.timezone), workflows=WorkflowCache(),
                         calendar=calendar,
                         notifier=JsonlNotifier(settings.notify_file) if settings.notify_file else LogNotifier())
+    services.script_engine.zone = services.tz  # cron cycles inside cases are evaluated in the engine's zone
     executor = Executor(db, clock, services)
     return Engine(db, executor, services)

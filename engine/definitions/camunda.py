@@ -8,7 +8,11 @@ This module closes the gap *before* SpiffWorkflow sees a document:
   ``ActivityMeta`` records keyed by element id;
 * ``rewrite_expressions`` translates JUEL conditions, timer literals and multi-instance expressions in place
   into the Python our sandbox runs, and reports every expression that does not compile;
-* ``check_supported`` refuses at deploy time what the engine cannot run (listeners, Java delegates, ...).
+* ``check_supported`` refuses at deploy time what the engine cannot run (listeners other than timeout task
+  listeners, Java delegates, ...).
+
+Timer texts may be Quartz cron expressions in ``timeCycle`` (``0 0/5 * * * ?``, see ``engine.jobs.cron``): they are
+checked here (a bad field is a deploy problem naming it) and handed on as a string literal.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from engine.errors import ExpressionSyntaxError, Problem
+from engine.jobs import cron
 from engine.scripting import juel
 
 from .xml import BPMN_NS, CAMUNDA_NS
@@ -48,6 +53,24 @@ class FormFieldSpec:
     properties: tuple[tuple[str, str], ...] = ()
 
 
+TIMER_TAGS = ("timeDuration", "timeDate", "timeCycle")
+LISTENER_IMPLEMENTATIONS = ("class", "expression", "delegateExpression")
+PYTHON_FORMATS = ("python", "python3", "text/x-python")
+
+
+@dataclass(frozen=True)
+class TimeoutListener:
+    """A ``camunda:taskListener event="timeout"`` of a user task: when it falls due (its nested timer, counted
+    from the task's creation) the listener runs; the task stays open. ``script`` is a ``camunda:script`` body
+    (sandboxed Python) or None; ``implementation`` names the Java class/expression/delegate the engine cannot run
+    (it records the firing instead)."""
+    id: str
+    timer: str  # timeDuration | timeDate | timeCycle
+    expression: str  # as written (a literal, cron, or ${...})
+    implementation: str | None = None  # e.g. 'class=org.example.Remind'
+    script: str | None = None
+
+
 @dataclass(frozen=True)
 class ActivityMeta:
     element_id: str
@@ -71,6 +94,7 @@ class ActivityMeta:
     result_variable: str | None = None
     map_decision_result: str | None = None
     decision_ref: str | None = None
+    timeout_listeners: tuple[TimeoutListener, ...] = ()
 
 
 def _attr(el: etree._Element, name: str) -> str | None:
@@ -124,6 +148,25 @@ def _call_mappings(el: etree._Element, tag: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _timeout_listeners(el: etree._Element) -> tuple[TimeoutListener, ...]:
+    out = []
+    for listener in el.findall(f"{B}extensionElements/{C}taskListener"):
+        if listener.get("event") != "timeout":
+            continue
+        timer = None
+        for tag in TIMER_TAGS:
+            found = listener.find(f"{B}timerEventDefinition/{B}{tag}")
+            if found is not None:
+                timer = (tag, (found.text or "").strip())
+                break
+        script = listener.find(f"{C}script")
+        implementation = next((f"{a}={listener.get(a)}" for a in LISTENER_IMPLEMENTATIONS if listener.get(a)), None)
+        out.append(TimeoutListener(id=listener.get("id") or "", timer=timer[0] if timer else "",
+                                   expression=timer[1] if timer else "", implementation=implementation,
+                                   script=(script.text or "") if script is not None else None))
+    return tuple(out)
+
+
 def collect_metadata(tree: etree._ElementTree) -> dict[str, ActivityMeta]:
     """Everything SpiffWorkflow's parser drops, keyed by BPMN element id."""
     out: dict[str, ActivityMeta] = {}
@@ -147,6 +190,7 @@ def collect_metadata(tree: etree._ElementTree) -> dict[str, ActivityMeta]:
             call_in=_call_mappings(el, "in"), call_out=_call_mappings(el, "out"),
             result_variable=_attr(el, "resultVariable"), map_decision_result=_attr(el, "mapDecisionResult"),
             decision_ref=_attr(el, "decisionRef"),
+            timeout_listeners=_timeout_listeners(el) if kind == "userTask" else (),
         )
     return out
 
@@ -213,11 +257,24 @@ def rewrite_expressions(tree: etree._ElementTree, filename: str, check_expressio
         python = ck.expression(cond, text, "condition")
         if python is not None:
             cond.text = python
-    for tag in ("timeDuration", "timeDate", "timeCycle"):
+    for tag in TIMER_TAGS:
         for timer in root.iter(f"{B}{tag}"):
             text = (timer.text or "").strip()
             if not text:
                 ck.problem(timer, f"empty {tag} in timer definition")
+                continue
+            if not juel.is_juel(text) and cron.looks_like_cron(text):
+                if tag != "timeCycle":
+                    ck.problem(timer, f"'{text}' looks like a cron expression: cron is allowed in timeCycle only, "
+                                      f"not in {tag}")
+                    continue
+                try:
+                    cron.parse(text)
+                except cron.CronError as exc:
+                    where = f" (the {exc.field} field)" if exc.field else ""
+                    ck.problem(timer, f"timeCycle '{text}' is not a valid cron expression{where}: {exc.message}")
+                    continue
+                timer.text = repr(" ".join(text.split()))
                 continue
             python = ck.expression(timer, text, f"timer {tag}", timer=True)
             if python is not None:
@@ -237,6 +294,22 @@ def rewrite_expressions(tree: etree._ElementTree, filename: str, check_expressio
                 ck.problem(mi, f"camunda:collection '{collection}' must name a variable (e.g. ${{reviewers}})")
             else:
                 mi.set(C + "collection", name)
+    for listener in root.iter(f"{C}taskListener"):
+        script = listener.find(f"{C}script")
+        if listener.get("event") != "timeout" or script is None:
+            continue
+        fmt = (script.get("scriptFormat") or "python").lower()
+        if fmt not in PYTHON_FORMATS:
+            ck.problem(listener, f"timeout listener '{listener.get('id')}': scriptFormat '{script.get('scriptFormat')}' "
+                                 "is not supported: scripts are sandboxed Python")
+        elif script.get("resource"):
+            ck.problem(listener, f"timeout listener '{listener.get('id')}': camunda:script resource= is not "
+                                 "supported; write the script inline")
+        else:
+            try:
+                check_script(script.text or "")
+            except ExpressionSyntaxError as exc:
+                ck.problem(listener, f"timeout listener '{listener.get('id')}': script does not compile: {exc.message}")
     for script_task in root.iter(f"{B}scriptTask"):
         fmt = (script_task.get("scriptFormat") or "python").lower()
         script = script_task.find(f"{B}script")
@@ -278,6 +351,8 @@ def relax(tree: etree._ElementTree, filename: str) -> list[Problem]:
     root = tree.getroot()
     for listener in list(root.iter(f"{C}taskListener", f"{C}executionListener")):
         owner = listener.getparent().getparent()
+        if _is_timeout_listener(listener):
+            continue  # supported
         warnings.append(Problem(f"ignored camunda:{etree.QName(listener).localname} (event "
                                 f"'{listener.get('event')}')", file=filename, element_id=owner.get("id"),
                                 line=listener.sourceline))
@@ -306,7 +381,11 @@ def check_supported(tree: etree._ElementTree, filename: str, meta: dict[str, Act
     ck = _Checker(filename, check_expression, check_expression)
     root = tree.getroot()
     for listener in root.iter(f"{C}taskListener", f"{C}executionListener"):
-        ck.problem(listener, f"camunda:{etree.QName(listener).localname} (event '{listener.get('event')}') is not supported")
+        if _is_timeout_listener(listener):
+            _check_timeout_listener(ck, listener)
+            continue
+        ck.problem(listener, f"camunda:{etree.QName(listener).localname} (event '{listener.get('event')}') is not "
+                             "supported (only taskListener event=\"timeout\" on a user task is)")
     for el in root.iter(f"{B}serviceTask", f"{B}sendTask", f"{B}businessRuleTask"):
         kind = etree.QName(el).localname
         delegate = [a for a in ("class", "expression", "delegateExpression") if el.get(C + a)]
@@ -355,6 +434,40 @@ def check_supported(tree: etree._ElementTree, filename: str, meta: dict[str, Act
                 if cname not in FORM_CONSTRAINTS:
                     ck.problem(el, f"form field '{f.id}' has unsupported constraint '{cname}'")
     return ck.problems
+
+
+def _is_timeout_listener(listener: etree._Element) -> bool:
+    owner = listener.getparent().getparent() if listener.getparent() is not None else None
+    return (listener.tag == f"{C}taskListener" and listener.get("event") == "timeout" and owner is not None
+            and owner.tag == f"{B}userTask")
+
+
+def _check_timeout_listener(ck: _Checker, listener: etree._Element) -> None:
+    """A timeout task listener needs an id, exactly one timer (timeDuration, timeDate or timeCycle) and an
+    implementation: camunda:script (run) or a Java class/expression/delegateExpression (recorded, not run)."""
+    name = listener.get("id")
+    if not name:
+        ck.problem(listener, "camunda:taskListener event=\"timeout\" needs an id (Camunda requires one: it names "
+                             "the listener's job)")
+        name = "?"
+    timers = listener.findall(f"{B}timerEventDefinition")
+    if len(timers) != 1:
+        ck.problem(listener, f"timeout listener '{name}' needs exactly one nested timerEventDefinition, found "
+                             f"{len(timers)}")
+    else:
+        kinds = [el for el in timers[0] if isinstance(el.tag, str) and etree.QName(el).localname in TIMER_TAGS]
+        if len(kinds) != 1:
+            ck.problem(listener, f"timeout listener '{name}' needs one of timeDuration, timeDate or timeCycle in its "
+                                 "timerEventDefinition")
+    implementations = [a for a in LISTENER_IMPLEMENTATIONS if listener.get(a)]
+    if listener.find(f"{C}script") is not None:
+        implementations.append("script")
+    if not implementations:
+        ck.problem(listener, f"timeout listener '{name}' names no implementation (camunda:script, class, expression "
+                             "or delegateExpression)")
+    elif len(implementations) > 1:
+        ck.problem(listener, f"timeout listener '{name}' has more than one implementation: "
+                             f"{', '.join(implementations)}")
 
 
 def _camel(snake: str) -> str:

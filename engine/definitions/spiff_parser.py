@@ -5,12 +5,16 @@ and Camunda's ``resultVariable``/``mapDecisionResult`` on business-rule tasks.""
 from __future__ import annotations
 
 from copy import deepcopy
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
+    StartEvent,
     ParallelMultiInstanceTask,
     ScriptTask,
     SequentialMultiInstanceTask,
@@ -27,8 +31,12 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 )
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+import SpiffWorkflow.bpmn.specs.event_definitions.timer as _timer_module
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity
 from SpiffWorkflow.util.deep_merge import DeepMerge
+
+from engine.jobs import cron
 
 from .camunda import ActivityMeta, lookup
 from .xml import CAMUNDA_NS
@@ -223,6 +231,60 @@ class VariablesMessageEventDefinition(MessageEventDefinition):
         my_task.internal_data[self.name] = event.payload
 
 
+DEFAULT_ZONE = "Asia/Shanghai"
+
+
+class CycleCronTimerEventDefinition(CycleTimerEventDefinition):
+    """A ``timeCycle`` that may be a Quartz cron expression (``0 0/5 * * * ?``), which SpiffWorkflow cannot evaluate.
+
+    SpiffWorkflow keeps a waiting cycle in ``internal_data['event_value']`` as ``{'cycles', 'next', 'duration'}``
+    and, when ``next`` has passed, fires and moves ``next`` on by ``duration``. For a cron cycle we keep the same
+    shape (so the job sync reads its due time as for any cycle) with ``cycles = -1`` and the expression under
+    ``'cron'``; each firing moves ``next`` to the cron's next instant after the engine clock's now, in the engine's
+    time zone (the script engine's ``zone``, set when the engine is built). An ISO ``R…`` cycle is left to
+    SpiffWorkflow. The class name starts with "Cycle": code that tells cycles from dates looks at that."""
+
+    def cycle_complete(self, my_task: Any) -> bool:
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            text = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            if not (isinstance(text, str) and cron.looks_like_cron(text)):
+                return bool(super().cycle_complete(my_task))
+            event_value = self._arm(my_task, text, _timer_module.datetime.now(UTC))
+        elif not isinstance(event_value, dict) or "cron" not in event_value:
+            return bool(super().cycle_complete(my_task))
+        ready = False
+        if event_value["cycles"] != 0:
+            now = _timer_module.datetime.now(UTC)
+            if datetime.fromisoformat(event_value["next"]) < now:
+                event_value = self._arm(my_task, event_value["cron"], now)
+                if not isinstance(my_task.task_spec, (BoundaryEvent, StartEvent)):
+                    # an intermediate catch event fires once and the token moves on (Camunda: the timer job
+                    # ends with the activity; SpiffWorkflow would keep the event waiting for the next instant)
+                    event_value = {**event_value, "cycles": 0}
+                ready = True
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+            return False
+        my_task._set_internal_data(event_value=event_value)
+        return ready
+
+    @staticmethod
+    def _arm(my_task: Any, text: str, after: datetime) -> dict[str, Any]:
+        zone = getattr(my_task.workflow.script_engine, "zone", None) or ZoneInfo(DEFAULT_ZONE)
+        try:
+            nxt = cron.parse(text).next_after(after, zone)
+        except cron.CronError as exc:
+            from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+
+            raise WorkflowTaskException(f"timeCycle '{text}' is not a valid cron expression: {exc.message}",
+                                        task=my_task) from exc
+        if nxt is None:  # never again (e.g. a year that has passed)
+            return {"cycles": 0, "next": None, "duration": 0, "cron": text}
+        return {"cycles": -1, "next": nxt.isoformat(), "duration": 0, "cron": text}
+
+
 class _BusinessRuleTaskParser(BusinessRuleTaskParser):
     """SpiffWorkflow's parser hard-codes its spec class; use the one registered (ours)."""
 
@@ -277,6 +339,7 @@ def apply_metadata(specs: list[Any], meta: dict[str, ActivityMeta],
 
 
 def _swap_message_definitions(task_spec: Any) -> None:
+    """Our subclasses for message payloads as variables and for cron cycles (same state, more behaviour)."""
     ed = getattr(task_spec, "event_definition", None)
     if ed is None:
         return
@@ -284,3 +347,5 @@ def _swap_message_definitions(task_spec: Any) -> None:
     for d in defs:
         if type(d) is MessageEventDefinition:
             d.__class__ = VariablesMessageEventDefinition
+        elif type(d) is CycleTimerEventDefinition:
+            d.__class__ = CycleCronTimerEventDefinition

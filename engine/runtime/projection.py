@@ -14,6 +14,7 @@ from engine.persistence.models import ExternalTask, ProcessInstance, Task, TaskI
 from engine.scripting import juel
 
 from engine.caseclock import policies
+from engine.jobs import listeners
 from engine.jobs.timers import TIMER_JOBS_ATTR
 
 from . import spiff, values
@@ -97,6 +98,7 @@ def create_task_row(uow: Any, row: ProcessInstance, task: Any, model: ProcessMod
     if due is not None or follow_up is not None:
         policies.create_task_jobs(uow, row.id, tid, spec.bpmn_id, meta, due, follow_up,
                                   policies.provisional_payload(uow, row.id, tid, spec.bpmn_id, meta, due))
+    listeners.on_task_created(uow, row, task, meta, tid)  # camunda:taskListener event="timeout" jobs
     for g in groups:
         uow.insert(TaskIdentityLink.__table__, task_id=tid, type="candidate", group_id=g, user_id=None)
     for u in users:
@@ -128,6 +130,7 @@ def sync_projection(uow: Any, row: ProcessInstance, wf: Any, model: ProcessModel
     for tid in known:
         if tid in ready:
             continue
+        listeners.on_task_ended(uow, model, tid)  # also for the tasks the command ended itself
         if tid in uow.ended_task_ids:  # the command wrote this row itself (completed, with its user)
             continue
         task = spiff.find_task(wf, tid)

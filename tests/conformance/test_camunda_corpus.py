@@ -183,7 +183,6 @@ def test_missing_expression_variable_is_an_incident(engine):
 # --- files the engine refuses ---------------------------------------------------------------------------------
 LISTENER = "camunda:taskListener"
 JAVA = "(Java delegate) is not supported"
-CRON = "cron timer cycles"
 REFUSED = [
     pytest.param([f"{P}/invoice.v2.bpmn"], [
         ("approveInvoice", LISTENER, "'create'"),
@@ -195,18 +194,10 @@ REFUSED = [
         ("approveInvoice", LISTENER, "'assignment'"),
         ("ServiceTask_1", "camunda:class", JAVA),
     ], id="invoice.v2-with-review-and-dmn"),
-    pytest.param([f"{P}/TaskListenerTest.testMultipleTimeoutTaskListeners.bpmn20.xml"], [
-        ("timeout-friendly", LISTENER, "'timeout'"),
-        ("timeout-hard", LISTENER, "'timeout'"),
-    ], id="timeout-task-listeners"),
-    pytest.param([f"{P}/StartTimerEventTest.testNonInterruptingTimeCycleInEventSubProcess.bpmn20.xml"], [
-        ("subprocessStartEvent", "timeCycle", "0 0/5 * * * ?", CRON),
-    ], id="cron-cycle-in-event-sub-process"),
+    # timeout task listeners and cron cycles run: tests/conformance/test_camunda_timers.py
     pytest.param([f"{X}/loan-granting.bpmn"], [
-        ("StartEvent_1", "timeCycle", CRON),
         ("Task_1lvjtd4", "inputParameter", "nested script"),
     ], id="loan-granting"),
-    pytest.param([f"{X}/order-handling.bpmn"], [("StartEvent_1", "timeCycle", CRON)], id="order-handling"),
     pytest.param([f"{X}/camunda-testing-job-announcement.bpmn",
                   f"{X}/camunda-testing-job-announcement-publication.bpmn"], [
         ("mail", "camunda:expression", JAVA),
