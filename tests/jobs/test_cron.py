@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.errors import DeploymentError
+from engine.errors import DeploymentError, ScriptError
 from engine.jobs import cron
 from tests.conformance.helpers import cold_cache  # noqa: F401 - fixture
 from tests.conftest import FIXTURES
@@ -245,3 +245,13 @@ def test_an_invalid_cron_in_a_case_is_refused_at_deploy(engine):
     (problem,) = info.value.problems
     assert (problem.file, problem.element_id) == ("cron_case.bpmn", "remind")
     assert "year" in problem.message and "1900" in problem.message
+
+
+def test_an_invalid_cron_from_a_variable_is_an_incident_of_the_case(engine):
+    engine.repository.deploy([("cron_case.bpmn", _case_bpmn(wait="${schedule}"))])
+    with pytest.raises(ScriptError) as info:
+        engine.runtime.start("cron_case", variables={"schedule": "0 0 9 * * MON"})
+    assert "not a valid cron expression" in info.value.message and "exactly one of" in info.value.message
+    (case,) = engine.runtime.instances(definition_key="cron_case")
+    assert case.has_incident and [i.activity_id for i in case.incidents] == ["wait"]
+    assert _timers(engine, case.id) == []

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from engine.errors import DeploymentError
+from engine.errors import DeploymentError, ScriptError
 from engine.persistence.models import Job
 
 BEIJING = timezone(timedelta(hours=8))
@@ -83,7 +83,12 @@ def test_a_script_listener_runs_in_the_sandbox_and_the_task_stays_open(engine, c
     assert _listener_jobs(engine, case.id) == []  # a duration fires once
 
 
-def test_completing_the_task_first_cancels_its_listener_jobs_in_the_same_transaction(engine, clock):
+@pytest.mark.parametrize("cache", ["warm", "cold"])
+def test_completing_the_task_first_cancels_its_listener_jobs_in_the_same_transaction(engine, clock, cache):
+    if cache == "cold":  # every command loads the case from the database (no workflow kept in memory)
+        from engine.runtime.cases import WorkflowCache
+
+        engine.services.workflows = WorkflowCache(size=0)
     _deploy(engine, SCRIPT + JAVA.format(tag="timeDuration", timer="PT2H"))
     case = engine.runtime.start("reminders", variables={"remindAfter": "PT1H", "reminders": 0})
     (task,) = engine.tasks.list(instance_id=case.id)
@@ -144,6 +149,14 @@ def test_a_suspended_case_does_not_fire_its_listeners(engine, clock):
     engine.runtime.resume(case.id)
     assert [r.outcome for r in engine.jobs.execute_due(clock.now() + timedelta(hours=2))] == ["fired"]
     assert len(_fired(engine, case.id)) == 1
+
+
+def test_an_invalid_cron_from_a_variable_fails_the_command_that_creates_the_task(engine):
+    _deploy(engine, JAVA.format(tag="timeCycle", timer="${schedule}"))
+    with pytest.raises(ScriptError) as info:  # as a dueDate that cannot be evaluated: the start is refused
+        engine.runtime.start("reminders", variables={"schedule": "0 0 9 ? * MON-FRX"})
+    assert "timeout listener 'escalate'" in info.value.message and "'FRX'" in info.value.message
+    assert engine.runtime.instances(definition_key="reminders") == []
 
 
 @pytest.mark.parametrize(("listener", "fragment"), [
