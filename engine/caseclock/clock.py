@@ -32,13 +32,15 @@ from . import config
 
 CASE_JOBS = ("case-warning", "case-overdue", "case-legal-overdue")
 TASK_JOBS = ("task-warning", "task-timeout")
+# the task jobs that stop with the clock and move when it resumes: its deadline jobs and its timeout listeners
+CLOCK_TASK_JOBS = TASK_JOBS + ("task-listener-timeout",)
 SUSPENSION_KINDS = ("supplement", "expert-review", "public-notice", "site-inspection", "hearing", "testing",
                     "other")
 KIND_NAMES = {"supplement": "补正", "expert-review": "专家评审", "public-notice": "公示", "site-inspection": "现场勘验",
               "hearing": "听证", "testing": "检验检测", "other": "其他"}
 _J = Job.__table__
 _PAUSE = (update(_J).where(_J.c.instance_id == bindparam("iid"), _J.c.state == "PENDING",
-                           _J.c.job_type.in_(CASE_JOBS + TASK_JOBS))
+                           _J.c.job_type.in_(CASE_JOBS + CLOCK_TASK_JOBS))
           .values(state="PAUSED", version=_J.c.version + 1))
 
 

@@ -25,7 +25,7 @@ from engine.jobs.handlers import handler
 from engine.persistence.models import CaseClock, Comment, Job, ProcessInstance, Task, TaskIdentityLink
 
 from . import config
-from .clock import TASK_JOBS, calendar_for
+from .clock import CLOCK_TASK_JOBS, TASK_JOBS, calendar_for
 
 _J = Job.__table__
 _CANCEL_TASK_JOBS = (update(_J).where(_J.c.task_id == bindparam("tid"), _J.c.state.in_(("PENDING", "PAUSED")),
@@ -333,7 +333,7 @@ def shift_case(uow: Any, row: ProcessInstance, cal: Any, days: int, since: datet
             changed = True
         moved_tasks += changed
     for job in uow.session.scalars(select(Job).where(Job.instance_id == row.id, Job.state == "PAUSED",
-                                                     Job.job_type.in_(TASK_JOBS))):
+                                                     Job.job_type.in_(CLOCK_TASK_JOBS))):
         task = tasks.get(job.task_id or "")
         if task is None:
             job.state, job.executed_at = "CANCELLED", uow.now

@@ -316,3 +316,43 @@ def test_a_suspended_case_s_jobs_wait_and_fire_after_activation(eng, clock):
     left = eng.jobs.list(states=("PENDING", "SUSPENDED", "PAUSED"), instance_id=case.id)
     assert {j.job_type for j in left} <= {"outbox-delivery"}  # the notices already decided still go out
     assert eng.cases.clock(case.id).state == "STOPPED"
+
+
+LISTENER_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d_l" targetNamespace="t">
+  <bpmn:process id="clock_listener" isExecutable="true">
+    <bpmn:extensionElements><camunda:properties>
+      <camunda:property name="promisedLimit" value="10wd"/></camunda:properties></bpmn:extensionElements>
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <bpmn:userTask id="review" name="审核" camunda:candidateGroups="window">
+      <bpmn:extensionElements>
+        <camunda:taskListener event="timeout" id="remind" class="cn.gov.Remind">
+          <bpmn:timerEventDefinition><bpmn:timeDate>${workdays(2)}</bpmn:timeDate></bpmn:timerEventDefinition>
+        </camunda:taskListener>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="done"/>
+    <bpmn:endEvent id="done"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_timeout_listeners_stop_with_the_clock_and_move_on_resume(eng, clock):
+    eng.repository.deploy([("clock_listener.bpmn", LISTENER_BPMN.encode())])
+    clock.set(at(2026, 4, 1, 10, 0))
+    case = eng.runtime.start("clock_listener")
+    (job,) = [j for j in eng.jobs.list(instance_id=case.id) if j.job_type == "task-listener-timeout"]
+    assert job.due == at(2026, 4, 3, 17, 30)
+    clock.set(at(2026, 4, 2, 9, 0))
+    eng.cases.suspend(case.id, reason="补正", kind="supplement")
+    (paused,) = [j for j in eng.jobs.list(states=("PAUSED",), instance_id=case.id)
+                 if j.job_type == "task-listener-timeout"]
+    clock.set(at(2026, 4, 7, 9, 0))
+    assert [r for r in eng.jobs.execute_due() if r.job_id == paused.id] == []
+    clock.set(at(2026, 4, 8, 10, 0))
+    eng.cases.resume(case.id)
+    (moved,) = [j for j in eng.jobs.list(instance_id=case.id) if j.job_type == "task-listener-timeout"]
+    assert moved.id == paused.id and moved.due == at(2026, 4, 10, 17, 30)  # 3 April + 4 wd: 7, 8, 9, 10
