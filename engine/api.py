@@ -16,6 +16,7 @@ from engine.calendar.service import CalendarService
 from engine.caseclock.service import CaseService, NotificationService
 from engine.definitions import deployment as deployments
 from engine.errors import InvalidInput, NotFound
+from engine.identity.service import IdentityService
 from engine.jobs import executor as job_executor
 from engine.persistence.models import Deployment, HistoryEvent, Job, ProcessDefinition, ProcessInstance, Resource
 from engine.runtime import external, instances
@@ -390,6 +391,7 @@ class Engine:
         self.calendar = CalendarService(executor)
         self.cases = CaseService(executor)
         self.notifications = NotificationService(executor)
+        self.identity = IdentityService(executor)
 
     @property
     def clock(self) -> Any:

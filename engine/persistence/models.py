@@ -337,3 +337,52 @@ class OutboxMessage(Base):
     state: Mapped[str] = mapped_column(String(16))  # PENDING SENT
     created: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# --- identity: users, groups (departments), memberships, roles -------------------------------------------------
+from sqlalchemy import CheckConstraint  # noqa: E402
+
+ROLE_NAMES = ("clerk", "reviewer", "leader", "supervisor", "designer", "admin")
+
+
+class User(Base):
+    """A person who logs in (Camunda's ACT_ID_USER). ``id`` is the login name; the password is stored only as an
+    argon2id hash (``password_hash``, PHC string with its own parameters and salt). Users are deactivated, never
+    deleted: the history names them."""
+
+    __tablename__ = "identity_user"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+    password_changed: Mapped[datetime] = mapped_column(UTCDateTime())  # sessions older than this are void
+
+
+class Group(Base):
+    """A group of users (Camunda's ACT_ID_GROUP); ``type`` 'department' is a department (科室/部门): its id is the
+    candidate group of that department's tasks."""
+
+    __tablename__ = "identity_group"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(32), default="department")
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Membership(Base):
+    __tablename__ = "identity_membership"
+    user_id: Mapped[str] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("identity_group.id", ondelete="CASCADE"), primary_key=True,
+                                          index=True)
+
+
+class UserRole(Base):
+    """One of the six roles of a user (engine/identity/access.py says what each may see and do)."""
+
+    __tablename__ = "identity_user_role"
+    __table_args__ = (CheckConstraint("role IN ('" + "', '".join(ROLE_NAMES) + "')", name="role"),)
+    user_id: Mapped[str] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True, index=True)

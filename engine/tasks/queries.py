@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.errors import NotFound
+from engine.errors import InvalidInput, NotFound
 from engine.persistence.models import Comment, ProcessInstance, Task, TaskIdentityLink
 from engine.types import CommentView, TaskView
 
@@ -40,6 +40,9 @@ class TaskQuery:
     follow_up_before: datetime | None = None
     owner: str | None = None
     completed_by: str | None = None
+    # data scope (engine.identity.Access.task_scope): (user id, group ids) keeps the tasks whose assignee, owner or
+    # completer is the user, or that name the user or one of the groups as candidates; None = no restriction
+    visible_to: tuple[str, tuple[str, ...]] | None = None
     sort_by: str = "created"
     sort_order: str = "asc"
     first_result: int = 0
@@ -97,12 +100,30 @@ _FILTERS: dict[str, tuple[Any, Any]] = {
                          lambda q: q.follow_up_before),
     "owner": (lambda: T.owner == bindparam("owner"), lambda q: q.owner),
     "completed_by": (lambda: T.completed_by == bindparam("completed_by"), lambda q: q.completed_by),
+    "visible_to": (lambda: or_(
+        T.assignee == bindparam("visible_user"), T.owner == bindparam("visible_user"),
+        T.completed_by == bindparam("visible_user"),
+        T.id.in_(select(LINK.task_id).where(or_(LINK.user_id == bindparam("visible_user"),
+                                                LINK.group_id.in_(bindparam("visible_groups", expanding=True)))))),
+        lambda q: _visible(q.visible_to)),
 }
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
+def _visible(scope: tuple[str, tuple[str, ...]] | None) -> tuple[str, list[str]] | None:
+    if scope is None:
+        return None
+    user, groups = scope
+    if not isinstance(user, str) or not user or isinstance(groups, str):
+        raise InvalidInput("visible_to is (user id, (group id, ...))", visible_to=str(scope))
+    return user, list(groups)  # no group: SQLAlchemy renders IN () as an always-false condition
+
+
 def _params(q: TaskQuery) -> dict[str, Any]:
-    return {name: value for name, (_cond, get) in _FILTERS.items() if (value := get(q)) not in (None, "", [])}
+    params = {name: value for name, (_cond, get) in _FILTERS.items() if (value := get(q)) not in (None, "", [])}
+    if "visible_to" in params:
+        params["visible_user"], params["visible_groups"] = params["visible_to"]
+    return params
 
 
 def _base(names: tuple[str, ...]) -> Any:
@@ -117,6 +138,7 @@ def list_tasks(session: Session, q: TaskQuery) -> list[TaskView]:
     params = _params(q)
     names = tuple(n for n in _FILTERS if n in params)
     params.pop("unassigned", None)
+    params.pop("visible_to", None)
     key = ("list", names, q.sort_by, q.sort_order, q.max_results is not None)
     stmt = _STATEMENTS.get(key)
     if stmt is None:
@@ -136,6 +158,7 @@ def count_tasks(session: Session, q: TaskQuery) -> int:
     params = _params(q)
     names = tuple(n for n in _FILTERS if n in params)
     params.pop("unassigned", None)
+    params.pop("visible_to", None)
     key = ("count", names)
     stmt = _STATEMENTS.get(key)
     if stmt is None:

@@ -1,0 +1,118 @@
+"""``engine.identity``: users, groups (departments), memberships and roles, and the check of a login."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from typing import Any
+
+from engine.identity import commands
+from engine.identity.access import Access
+from engine.identity.passwords import Passwords
+from engine.identity.views import (
+    GroupView,
+    UserView,
+    check_email,
+    check_group_type,
+    check_groups,
+    check_id,
+    check_name,
+    check_password,
+    check_phone,
+    check_roles,
+)
+
+
+class IdentityService:
+    """Camunda's IdentityService, with roles. Every change is one transaction and one history event (actor =
+    ``actor``); bad input raises ``InvalidInput`` (naming the field), an existing id ``Conflict``, an unknown one
+    ``NotFound``. Passwords are hashed (argon2id) before the transaction begins and never leave this class."""
+
+    def __init__(self, ex: Any, passwords: Passwords | None = None) -> None:
+        self._ex = ex
+        self.passwords = passwords or Passwords()
+
+    # --- users ----------------------------------------------------------------------------------------------
+    def add_user(self, user_id: str, password: str, *, name: str | None = None, email: str | None = None,
+                 phone: str | None = None, groups: Iterable[str] = (), roles: Iterable[str] = (),
+                 create_groups: bool = False, actor: str | None = None) -> UserView:
+        """Create an active user. ``groups`` must exist unless ``create_groups`` (then missing ones are created as
+        departments named by their id, in the same transaction)."""
+        check_id(user_id, "user id")
+        fields = dict(name=check_name(name), email=check_email(email), phone=check_phone(phone),
+                      groups=check_groups(groups), roles=check_roles(roles))
+        digest = self.passwords.hash(check_password(password))
+        return self._ex.run(partial(commands.add_user, user_id=user_id, password_hash=digest,
+                                    create_groups=create_groups, actor=actor, **fields))
+
+    def set_password(self, user_id: str, password: str, *, actor: str | None = None) -> None:
+        check_id(user_id, "user id")
+        digest = self.passwords.hash(check_password(password))
+        self._ex.run(partial(commands.set_password, user_id=user_id, password_hash=digest, actor=actor))
+        self.passwords.forget(user_id)
+
+    def deactivate(self, user_id: str, *, actor: str | None = None) -> UserView:
+        """The user can no longer log in (``authenticate`` fails, ``access`` is refused); their history stays.
+        The last active admin cannot be deactivated."""
+        view = self._ex.run(partial(commands.set_active, user_id=user_id, active=False, actor=actor))
+        self.passwords.forget(user_id)
+        return view
+
+    def activate(self, user_id: str, *, actor: str | None = None) -> UserView:
+        return self._ex.run(partial(commands.set_active, user_id=user_id, active=True, actor=actor))
+
+    def set_roles(self, user_id: str, roles: Iterable[str], *, actor: str | None = None) -> UserView:
+        """Replace the user's roles (any of ROLES). The last active admin keeps the admin role."""
+        return self._ex.run(partial(commands.set_roles, user_id=user_id, roles=check_roles(roles), actor=actor))
+
+    def user(self, user_id: str) -> UserView:
+        return self._ex.read(lambda s: commands.get_user(s, user_id))
+
+    def users(self, *, group: str | None = None, role: str | None = None,
+              active: bool | None = None) -> list[UserView]:
+        """Users by id; of one group, with one role, or only the (in)active ones."""
+        if role is not None:
+            check_roles((role,))
+        return self._ex.read(lambda s: commands.list_users(s, group=group, role=role, active=active))
+
+    # --- groups ---------------------------------------------------------------------------------------------
+    def add_group(self, group_id: str, name: str, type: str = "department",  # noqa: A002 - Camunda's name
+                  *, actor: str | None = None) -> GroupView:
+        check_id(group_id, "group id")
+        return self._ex.run(partial(commands.add_group, group_id=group_id, name=check_name(name, required=True),
+                                    type=check_group_type(type), actor=actor))
+
+    def group(self, group_id: str) -> GroupView:
+        return self._ex.read(lambda s: commands.get_group(s, group_id))
+
+    def groups(self, type: str | None = None) -> list[GroupView]:  # noqa: A002
+        return self._ex.read(lambda s: commands.list_groups(s, type))
+
+    def add_membership(self, user_id: str, group_id: str, *, actor: str | None = None) -> UserView:
+        """Make ``user_id`` a member of ``group_id`` (nothing happens if it already is)."""
+        return self._ex.run(partial(commands.set_membership, user_id=user_id, group_id=group_id, member=True,
+                                    actor=actor))
+
+    def remove_membership(self, user_id: str, group_id: str, *, actor: str | None = None) -> UserView:
+        return self._ex.run(partial(commands.set_membership, user_id=user_id, group_id=group_id, member=False,
+                                    actor=actor))
+
+    # --- logins ---------------------------------------------------------------------------------------------
+    def authenticate(self, user_id: str, password: str) -> UserView | None:
+        """The user when ``password`` is theirs and they are active; else None (unknown user, wrong password,
+        deactivated user, malformed input), after about the same time in every case."""
+        if not isinstance(password, str) or len(password) > 1024:
+            return None
+        found = None
+        if isinstance(user_id, str) and 0 < len(user_id) <= 64:
+            found = self._ex.read(lambda s: commands.find_user(s, user_id))
+        if found is None or not found[0].active:
+            self.passwords.verify(str(user_id), None, password)
+            return None
+        view, stored = found
+        return view if self.passwords.verify(user_id, stored, password) else None
+
+    def access(self, user_id: str) -> Access:
+        """The ``Access`` of a user already authenticated (e.g. the user id kept in a web session): NotFound for an
+        unknown user, Forbidden for a deactivated one."""
+        return Access.from_user(self.user(user_id))
