@@ -27,8 +27,10 @@ def create_app(engine: Any = None, *, settings: Settings | None = None, config: 
     app.extensions["onewindow"] = engine
 
     from web.rest import register as register_rest
+    from web.ui import register as register_ui
 
     register_rest(app)
+    register_ui(app)
     return app
 
 
