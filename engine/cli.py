@@ -311,10 +311,12 @@ def demo(bpmn_dir: str | None) -> None:
 
 def _register_command_groups() -> None:
     from engine import cli_jobs
+    from engine import cli_users
     from engine.cli_calendar import calendar
     from engine.cli_case import case, notifications
 
     cli_jobs.register(cli)
+    cli_users.register(cli)
     cli.add_command(calendar)
     cli.add_command(case)
     cli.add_command(notifications)
