@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from engine import history
+from engine import historic, history
 from engine._executor import Executor
 from engine.calendar.service import CalendarService
 from engine.caseclock.service import CaseService, NotificationService
@@ -19,10 +19,17 @@ from engine.errors import InvalidInput, NotFound
 from engine.identity.service import IdentityService
 from engine.jobs import executor as job_executor
 from engine.persistence.models import Deployment, HistoryEvent, Job, ProcessDefinition, ProcessInstance, Resource
-from engine.runtime import external, instances
+from engine.runtime import activities, external, instances
 from engine.tasks import commands as task_commands
 from engine.tasks import queries as task_queries
 from engine.types import (
+    ActivityInstanceView,
+    DeploymentView,
+    FormFieldView,
+    HistoricActivityView,
+    HistoricInstanceView,
+    IdentityLinkView,
+    IncidentRecordView,
     JobView,
     ChainReport,
     CommentView,
@@ -40,11 +47,12 @@ class RepositoryService:
         self._ex = ex
 
     def deploy(self, resources: list[tuple[str, bytes]], *, name: str | None = None, source: str | None = None,
-               deployed_by: str | None = None, duplicate_filtering: bool = True, lenient: bool = False) -> DeployResult:
+               deployed_by: str | None = None, duplicate_filtering: bool = True, lenient: bool = False,
+               changed_only: bool = True) -> DeployResult:
         """Validate and deploy BPMN/DMN documents given as (file name, bytes). Raises DeploymentError."""
         return self._ex.run(partial(deployments.deploy, resources=resources, name=name, source=source,
                                     deployed_by=deployed_by, duplicate_filtering=duplicate_filtering,
-                                    lenient=lenient))
+                                    lenient=lenient, changed_only=changed_only))
 
     def deploy_files(self, paths: list[str | Path], **kwargs: Any) -> DeployResult:
         resources = []
@@ -88,6 +96,22 @@ class RepositoryService:
             {"id": d.id, "name": d.name, "source": d.source, "deploymentTime": d.deployment_time}
             for d in s.scalars(select(Deployment).order_by(Deployment.deployment_time))])
 
+    def deployment(self, deployment_id: str) -> DeploymentView:
+        return self._ex.read(lambda s: deployments.get_deployment(s, deployment_id))
+
+    def deployment_list(self, **filters: Any) -> list[DeploymentView]:
+        """Filters: deployment_id, name, name_like, source, after, before."""
+        return self._ex.read(lambda s: deployments.list_deployments(s, **filters))
+
+    def deployment_resources(self, deployment_id: str) -> list[tuple[str, str, bytes]]:
+        return self._ex.read(lambda s: deployments.deployment_resources(s, deployment_id))
+
+    def delete_deployment(self, deployment_id: str, *, cascade: bool = False, actor: str | None = None) -> None:
+        """Delete a deployment, its resources and definitions; refused (Conflict) while cases of them exist unless
+        ``cascade``, which deletes those cases too."""
+        self._ex.run(partial(deployments.delete_deployment, deployment_id=deployment_id, cascade=cascade,
+                             actor=actor))
+
 
 class RuntimeService:
     def __init__(self, ex: Executor) -> None:
@@ -126,6 +150,17 @@ class RuntimeService:
 
     def instance(self, instance_id: str) -> InstanceView:
         return self._ex.read(lambda s: instances.get_instance(s, instance_id))
+
+    def delete_variables(self, instance_id: str, names: list[str], actor: str | None = None) -> None:
+        self._ex.run(partial(activities.delete_variables, instance_id=instance_id, names=names, actor=actor))
+
+    def activity_instance(self, instance_id: str) -> ActivityInstanceView:
+        """The case's activity instance tree: the case at the root, its active activities below."""
+        return self._ex.read(lambda s: activities.activity_tree(s, self._ex.services, instance_id))
+
+    def incidents(self, **filters: Any) -> list[IncidentRecordView]:
+        """Open incidents. Filters: incident_id, instance_id, incident_type, activity_id, definition_id."""
+        return self._ex.read(lambda s: historic.incidents(s, **filters))
 
     def instances(self, *, business_key: str | None = None, definition_key: str | None = None,
                   state: str | None = None) -> list[InstanceView]:
@@ -185,6 +220,26 @@ class TaskService:
     def count(self, query: task_queries.TaskQuery | None = None, **kwargs: Any) -> int:
         q = query or task_queries.TaskQuery(**kwargs)
         return self._ex.read(lambda s: task_queries.count_tasks(s, q))
+
+    def identity_links(self, task_id: str, link_type: str | None = None) -> list[IdentityLinkView]:
+        return self._ex.read(lambda s: activities.identity_links(s, task_id, link_type))
+
+    def add_identity_link(self, task_id: str, *, user_id: str | None = None, group_id: str | None = None,
+                          link_type: str = "candidate", actor: str | None = None) -> None:
+        self._ex.run(partial(activities.add_identity_link, task_id=task_id, user_id=user_id, group_id=group_id,
+                             link_type=link_type, actor=actor))
+
+    def delete_identity_link(self, task_id: str, *, user_id: str | None = None, group_id: str | None = None,
+                             link_type: str = "candidate", actor: str | None = None) -> None:
+        self._ex.run(partial(activities.delete_identity_link, task_id=task_id, user_id=user_id,
+                             group_id=group_id, link_type=link_type, actor=actor))
+
+    def form_fields(self, task_id: str) -> list[tuple[FormFieldView, Any]]:
+        """The task's ``camunda:formField``s, each with its current value."""
+        return self._ex.read(lambda s: activities.form_fields(s, self._ex.services, task_id))
+
+    def candidate_group_counts(self) -> list[tuple[str | None, int]]:
+        return self._ex.read(activities.candidate_group_counts)
 
 
 class ExternalTaskService:
@@ -359,6 +414,17 @@ class HistoryService:
             return [HistoryEventView(e.seq, e.event_type, e.actor, e.timestamp, e.instance_id, e.task_id,
                                      e.activity_id, json.loads(e.payload)) for e in session.scalars(stmt)]
         return self._ex.read(q)
+
+    def process_instances(self, **filters: Any) -> list[HistoricInstanceView]:
+        """Cases running and ended (``engine.historic.historic_instances`` filters)."""
+        return self._ex.read(lambda s: historic.historic_instances(s, **filters))
+
+    def process_instance(self, instance_id: str) -> HistoricInstanceView:
+        return self._ex.read(lambda s: historic.historic_instance(s, instance_id))
+
+    def activity_instances(self, **filters: Any) -> list[HistoricActivityView]:
+        """User and external task activity instances rebuilt from the history events."""
+        return self._ex.read(lambda s: historic.historic_activities(s, **filters))
 
     def verify(self, instance_id: str | None = None) -> list[ChainReport]:
         """Verify the hash chain of one case (by id or business key), or of every chain when none is given."""

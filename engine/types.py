@@ -234,3 +234,70 @@ class JobView:
                 "retries": max(0, 3 - self.attempts) if self.state != "DONE" else 0, "attempts": self.attempts,
                 "exceptionMessage": self.last_error, "executedBy": self.executed_by,
                 "executedAt": iso(self.executed_at), "retryAt": iso(self.retry_at)}
+
+
+@dataclass(frozen=True)
+class ActivityInstanceView:
+    """A node of a case's activity instance tree (Camunda's ActivityInstance); the root is the case itself."""
+    id: str
+    activity_id: str
+    activity_name: str | None
+    activity_type: str
+    instance_id: str
+    definition_id: str
+    parent_id: str | None
+    children: tuple["ActivityInstanceView", ...] = ()
+    incident_ids: tuple[str, ...] = ()
+    incidents: tuple[IncidentView, ...] = ()
+    task_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoricInstanceView:
+    id: str
+    business_key: str | None
+    definition_id: str
+    definition_key: str
+    definition_name: str | None
+    definition_version: int | None
+    start_time: datetime
+    end_time: datetime | None
+    start_user: str | None
+    delete_reason: str | None
+    state: str  # ACTIVE SUSPENDED COMPLETED EXTERNALLY_TERMINATED
+
+
+@dataclass(frozen=True)
+class HistoricActivityView:
+    id: str
+    activity_id: str
+    activity_name: str | None
+    activity_type: str
+    instance_id: str
+    definition_id: str | None
+    definition_key: str | None
+    task_id: str | None
+    assignee: str | None
+    start_time: datetime
+    end_time: datetime | None
+    canceled: bool
+    completed: bool
+
+
+@dataclass(frozen=True)
+class IdentityLinkView:
+    type: str  # assignee | owner | candidate
+    user_id: str | None
+    group_id: str | None
+
+
+@dataclass(frozen=True)
+class IncidentRecordView:
+    id: str
+    incident_type: str
+    message: str
+    created: datetime
+    instance_id: str
+    definition_id: str | None
+    activity_id: str | None
+    resolved_at: datetime | None = None

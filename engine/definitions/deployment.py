@@ -39,9 +39,13 @@ def _latest(session: Session, key: str) -> ProcessDefinition | None:
 
 
 def deploy(uow: Any, resources: list[tuple[str, bytes]], *, name: str | None = None, source: str | None = None,
-           deployed_by: str | None = None, duplicate_filtering: bool = True, lenient: bool = False) -> DeployResult:
-    """Validate and deploy. ``lenient`` (opt-in, for Camunda 7 migrations) drops listeners and turns Java
-    delegates into external tasks, reporting each change as a warning; the deployment remembers it."""
+           deployed_by: str | None = None, duplicate_filtering: bool = True, lenient: bool = False,
+           changed_only: bool = True) -> DeployResult:
+    """Validate and deploy. With ``duplicate_filtering``, a process whose content equals its latest version is
+    not versioned again; ``changed_only`` False (Camunda's duplicate filtering without deploy-changed-only):
+    when any process changed, every process of the deployment gets a new version. ``lenient`` (opt-in, for
+    Camunda 7 migrations) drops listeners and turns Java delegates into external tasks, reporting each change as a
+    warning; the deployment remembers it."""
     session: Session = uow.session
     if not resources:
         raise DeploymentError([Problem("no resources given: upload at least one .bpmn file")])
@@ -61,6 +65,9 @@ def deploy(uow: Any, resources: list[tuple[str, bytes]], *, name: str | None = N
             unchanged.append(definition_view(latest))
         else:
             changed.append((info, latest.version + 1 if latest else 1))
+    if changed and unchanged and not changed_only:
+        changed += [(parsed.processes[v.key], v.version + 1) for v in unchanged]
+        unchanged = []
     warnings = tuple(str(w) for w in parsed.warnings)
     if not changed:
         return DeployResult(deployment=None, definitions=(), unchanged=tuple(unchanged), warnings=warnings)
@@ -193,3 +200,91 @@ def _definition_id(key: str, version: int) -> str:
     generated = str(uuid.uuid4())
     full = f"{key}:{version}:{generated}"
     return full if len(full) <= 64 else generated
+
+
+# --- deployments: read and delete ------------------------------------------------------------------------------
+def _resource_names(session: Session, deployment_id: str) -> list[str]:
+    return list(session.scalars(select(Resource.name).where(Resource.deployment_id == deployment_id)
+                                .order_by(Resource.name)))
+
+
+def get_deployment(session: Session, deployment_id: str) -> DeploymentView:
+    row = session.get(Deployment, deployment_id)
+    if row is None:
+        raise NotFound(f"deployment '{deployment_id}' does not exist")
+    return deployment_view(row, _resource_names(session, row.id))
+
+
+def list_deployments(session: Session, *, deployment_id: str | None = None, name: str | None = None,
+                     name_like: str | None = None, source: str | None = None,
+                     after: Any = None, before: Any = None) -> list[DeploymentView]:
+    stmt = select(Deployment).order_by(Deployment.deployment_time, Deployment.id)
+    if deployment_id:
+        stmt = stmt.where(Deployment.id == deployment_id)
+    if name:
+        stmt = stmt.where(Deployment.name == name)
+    if name_like:
+        stmt = stmt.where(Deployment.name.like(name_like))
+    if source:
+        stmt = stmt.where(Deployment.source == source)
+    if after is not None:
+        stmt = stmt.where(Deployment.deployment_time > after)
+    if before is not None:
+        stmt = stmt.where(Deployment.deployment_time < before)
+    rows = session.scalars(stmt).all()
+    names: dict[str, list[str]] = {}
+    if rows:
+        for dep_id, res in session.execute(select(Resource.deployment_id, Resource.name)
+                                           .where(Resource.deployment_id.in_([r.id for r in rows]))
+                                           .order_by(Resource.name)):
+            names.setdefault(dep_id, []).append(res)
+    return [deployment_view(r, names.get(r.id, [])) for r in rows]
+
+
+def deployment_resources(session: Session, deployment_id: str) -> list[tuple[str, str, bytes]]:
+    """(resource id, name, content) of a deployment's stored documents."""
+    get_deployment(session, deployment_id)
+    return [(r.id, r.name, bytes(r.content)) for r in session.scalars(
+        select(Resource).where(Resource.deployment_id == deployment_id).order_by(Resource.name))]
+
+
+def delete_deployment(uow: Any, deployment_id: str, *, cascade: bool = False, actor: str | None = None) -> None:
+    """Delete a deployment with its resources and definitions (Camunda's semantics): without ``cascade`` it is
+    refused while a case of one of its definitions exists (running or ended: an ended case keeps its definition
+    here); with ``cascade`` those cases are deleted too (their tasks, jobs, variables, incidents and comments; the
+    hash-chained history events stay). Timer-start jobs of the definitions are removed."""
+    from sqlalchemy import delete
+
+    from engine.errors import Conflict
+    from engine.persistence.models import Comment, Job, ProcessInstance, Task
+
+    session: Session = uow.session
+    dep = session.get(Deployment, deployment_id)
+    if dep is None:
+        raise NotFound(f"deployment '{deployment_id}' does not exist")
+    def_ids = list(session.scalars(select(ProcessDefinition.id).where(ProcessDefinition.deployment_id == dep.id)))
+    instances = list(session.execute(select(ProcessInstance.id, ProcessInstance.state)
+                                     .where(ProcessInstance.definition_id.in_(def_ids)))) if def_ids else []
+    if instances and not cascade:
+        running = sum(1 for _id, state in instances if state in ("ACTIVE", "SUSPENDED"))
+        raise Conflict(f"Deletion of process definition without cascading failed. There are {len(instances)} "
+                       f"cases of deployment '{deployment_id}' ({running} running); delete with cascade=true",
+                       deployment_id=deployment_id, instances=len(instances), running=running)
+    ids = [i for i, _s in instances]
+    if ids:
+        task_ids = list(session.scalars(select(Task.id).where(Task.instance_id.in_(ids))))
+        session.execute(delete(Comment).where(Comment.instance_id.in_(ids)))
+        if task_ids:
+            session.execute(delete(Comment).where(Comment.task_id.in_(task_ids)))
+        session.execute(delete(ProcessInstance).where(ProcessInstance.id.in_(ids)))  # the rest cascades
+        for iid in ids:
+            uow.cases.pop(iid, None)
+            uow.loaded.pop(iid, None)
+    if def_ids:
+        session.execute(delete(Job).where(Job.definition_id.in_(def_ids)))
+        session.execute(delete(ProcessDefinition).where(ProcessDefinition.id.in_(def_ids)))
+    session.execute(delete(Resource).where(Resource.deployment_id == dep.id))
+    session.execute(delete(Deployment).where(Deployment.id == dep.id))
+    session.expunge_all()
+    uow.record("DeploymentDeleted", actor=actor, deploymentId=deployment_id, name=dep.name, cascade=cascade,
+               definitions=def_ids, deletedInstances=ids)

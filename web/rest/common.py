@@ -209,3 +209,203 @@ def variables_in(payload: Any, what: str = "variables") -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise RestError(400, f"{what} must be an object of name -> {{value, type}}")
     return {name: variable_in(name, entry) for name, entry in payload.items()}
+
+
+# --- request parameters ----------------------------------------------------------------------------------------
+def no_content() -> Response:
+    return Response(status=204)
+
+
+def flag(value: Any, what: str) -> bool:
+    """A boolean parameter: JSON true/false or the strings true/false (any case); anything else is a 400."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise RestError(400, f"{what}: expected true or false, got {value!r}")
+
+
+def integer(value: Any, what: str, *, minimum: int | None = 0) -> int | None:
+    """A whole-number parameter (None stays None)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RestError(400, f"{what}: expected a whole number, got {value!r}")
+    try:
+        number = int(value)
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(value)
+    except (TypeError, ValueError):
+        raise RestError(400, f"{what}: expected a whole number, got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise RestError(400, f"{what}: must be >= {minimum}, got {number}")
+    return number
+
+
+def text(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise RestError(400, f"{what}: expected a string, got {value!r}")
+    return str(value)
+
+
+def string_list(value: Any, what: str) -> list[str]:
+    """A list parameter: a JSON array, or a comma-separated string (query strings)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v for v in value.split(",") if v]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise RestError(400, f"{what}: expected a list of strings, got {value!r}")
+
+
+def query_params() -> dict[str, Any]:
+    """The query string as a dict (the first value of each parameter)."""
+    return request.args.to_dict()
+
+
+def query_or_body() -> dict[str, Any]:
+    """GET: the query string; POST: the JSON body (with ``firstResult``/``maxResults`` from the query string, as
+    Camunda takes them)."""
+    if request.method == "GET":
+        return query_params()
+    params = body()
+    for name in ("firstResult", "maxResults"):
+        if name in request.args:
+            params[name] = request.args[name]
+    return params
+
+
+def sorting(params: dict[str, Any], allowed: dict[str, Any]) -> tuple[Any, str] | None:
+    """Camunda's ``sortBy`` + ``sortOrder`` (or a POST body's ``sorting: [{sortBy, sortOrder}]``, first entry):
+    both or neither; an unknown field or order is a 400. Returns (allowed[sortBy], "asc"|"desc") or None."""
+    by, order = params.get("sortBy"), params.get("sortOrder")
+    if by is None and order is None and isinstance(params.get("sorting"), list) and params["sorting"]:
+        first = params["sorting"][0]
+        if isinstance(first, dict):
+            by, order = first.get("sortBy"), first.get("sortOrder")
+    if by is None and order is None:
+        return None
+    if by is None or order is None:
+        raise RestError(400, "Only a single sorting parameter specified. sortBy and sortOrder required")
+    if by not in allowed:
+        raise RestError(400, f"Cannot set query parameter 'sortBy' to value '{by}' (known: {', '.join(allowed)})")
+    if order not in ("asc", "desc"):
+        raise RestError(400, f"Cannot set query parameter 'sortOrder' to value '{order}' (asc or desc)")
+    return allowed[by], order
+
+
+def page(items: list[Any], params: dict[str, Any]) -> list[Any]:
+    """``firstResult`` / ``maxResults`` over an already ordered list."""
+    first = integer(params.get("firstResult"), "firstResult") or 0
+    limit = integer(params.get("maxResults"), "maxResults")
+    return items[first:] if limit is None else items[first:first + limit]
+
+
+def refuse_unsupported(params: dict[str, Any], names: tuple[str, ...]) -> None:
+    """Camunda parameters OneWindow does not implement are refused (400) rather than silently ignored."""
+    for name in names:
+        if params.get(name) not in (None, "", [], False, "false"):
+            raise RestError(400, f"query parameter '{name}' is not supported by OneWindow (docs/rest.md)")
+
+
+def typed(value: Any) -> dict[str, Any]:
+    """One variable in Camunda's format."""
+    return variable_out(value)
+
+
+# --- OpenAPI helpers shared by the resource modules (the schemas below are merged into /openapi.json) -----------
+def ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+ERR = {"description": "Camunda error body", "content": {"application/json": {"schema": ref("ExceptionDto")}}}
+NO_CONTENT = {"description": "Request successful."}
+
+
+def path_params(*names: str) -> list[dict[str, Any]]:
+    return [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
+
+
+def query(*names: str) -> list[dict[str, Any]]:
+    """Query parameters; a name ending in ``:boolean``/``:integer`` says its type (string otherwise)."""
+    out = []
+    for spec in names:
+        name, _, kind = spec.partition(":")
+        out.append({"name": name, "in": "query", "required": False, "schema": {"type": kind or "string"}})
+    return out
+
+
+def json_body(schema: dict[str, Any] | str, required: bool = False) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {
+        "schema": ref(schema) if isinstance(schema, str) else schema}}}
+
+
+def json_response(description: str, schema: dict[str, Any] | str, array: bool = False) -> dict[str, Any]:
+    s = ref(schema) if isinstance(schema, str) else schema
+    return {"description": description, "content": {"application/json": {
+        "schema": {"type": "array", "items": s} if array else s}}}
+
+
+def operation(op_id: str, tag: str, summary: str, responses: dict[str, Any], *, parameters: list[Any] | None = None,
+              request_body: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"operationId": op_id, "tags": [tag], "summary": summary, "responses": responses}
+    if parameters:
+        out["parameters"] = parameters
+    if request_body:
+        out["requestBody"] = request_body
+    return out
+
+
+def props(*names: str) -> dict[str, Any]:
+    """An object schema of nullable properties; ``name:type`` (string by default)."""
+    properties = {}
+    for spec in names:
+        name, _, kind = spec.partition(":")
+        if kind == "object":
+            properties[name] = {"type": "object", "nullable": True}
+        elif kind == "array":
+            properties[name] = {"type": "array", "nullable": True, "items": {}}
+        elif kind == "date":
+            properties[name] = {"type": "string", "format": "date-time", "nullable": True}
+        else:
+            properties[name] = {"type": kind or "string", "nullable": True}
+    return {"type": "object", "properties": properties}
+
+
+VARIABLES_SCHEMA = {"type": "object", "additionalProperties": ref("VariableValueDto")}
+
+OPENAPI: dict[str, Any] = {"components": {"schemas": {
+    "CountResultDto": {"type": "object", "properties": {"count": {"type": "integer"}}},
+    "VariableValueDto": {"type": "object", "properties": {
+        "value": {}, "type": {"type": "string", "nullable": True}, "valueInfo": {"type": "object"}}},
+    "ExceptionDto": {"type": "object", "properties": {
+        "type": {"type": "string"}, "message": {"type": "string"}, "code": {"type": "integer", "nullable": True}}},
+    "LinkDto": {"type": "object", "properties": {"method": {"type": "string"}, "href": {"type": "string"},
+                                                 "rel": {"type": "string"}}},
+}}}
+
+
+def access() -> Any:
+    """The caller's ``engine.identity.Access`` (None when authentication is off: everything allowed)."""
+    return getattr(g, "rest_access", None)
+
+
+def require_task(task: Any, action: str) -> None:
+    """Forbidden (403) unless the caller may ``action`` the task (a TaskView)."""
+    who = access()
+    if who is not None:
+        from engine.identity import require_task_access
+
+        require_task_access(who, task, action)
+
+
+def require(capability: str) -> None:
+    """Forbidden (403) unless the caller has ``capability`` (engine.identity.CAPABILITIES)."""
+    who = access()
+    if who is not None:
+        who.require(capability)

@@ -19,3 +19,15 @@ def engines() -> Any:
 @bp.get("/version")
 def version() -> Any:
     return jsonify({"version": CAMUNDA_VERSION})
+
+
+OPENAPI: dict[str, Any] = {"paths": {
+    "/engine": {"get": {"operationId": "getProcessEngineNames", "tags": ["Engine"], "summary": "The engines",
+                        "responses": {"200": {"description": "[{name: default}]", "content": {"application/json": {
+                            "schema": {"type": "array", "items": {"type": "object", "properties": {
+                                "name": {"type": "string"}}}}}}}}}},
+    "/version": {"get": {"operationId": "getRestAPIVersion", "tags": ["Version"],
+                         "summary": "The Camunda REST API level followed",
+                         "responses": {"200": {"description": "{version}", "content": {"application/json": {
+                             "schema": {"type": "object", "properties": {"version": {"type": "string"}}}}}}}}},
+}}
