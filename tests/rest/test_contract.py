@@ -254,3 +254,19 @@ def test_message_correlation(rest):
     _error(requests.post(f"{rest}/message", json={"businessKey": "CT-M"}, timeout=10), 400, "InvalidRequestException")
     assert requests.post(f"{rest}/message", json={"messageName": "application_received"},
                          timeout=10).status_code == 204
+
+
+def test_jobs_list_and_retries(rest, engine):
+    from tests.conftest import fixture_bytes
+
+    engine.repository.deploy([("quick_timer.bpmn", fixture_bytes("jobs", "quick_timer.bpmn"))])
+    key = "quick_timer"
+    started = requests.post(f"{rest}/process-definition/key/{key}/start", json={"businessKey": "CT-J"}, timeout=10)
+    assert started.status_code == 200, started.text
+    jobs = requests.get(f"{rest}/job", params={"processInstanceId": started.json()["id"]}, timeout=10).json()
+    assert len(jobs) == 1 and jobs[0]["retries"] == 3 and DATE.match(jobs[0]["dueDate"])
+    assert set(jobs[0]) >= {"id", "jobDefinitionId", "processInstanceId", "processDefinitionId", "executionId",
+                            "exceptionMessage", "retries", "dueDate", "suspended", "priority", "tenantId"}
+    assert requests.put(f"{rest}/job/{jobs[0]['id']}/retries", json={"retries": 2}, timeout=10).status_code == 204
+    _error(requests.put(f"{rest}/job/nope/retries", json={"retries": 1}, timeout=10), 404, "InvalidRequestException")
+    _error(requests.put(f"{rest}/job/{jobs[0]['id']}/retries", json={}, timeout=10), 400, "InvalidRequestException")

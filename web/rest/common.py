@@ -404,6 +404,27 @@ def require_task(task: Any, action: str) -> None:
         require_task_access(who, task, action)
 
 
+def require_read_all() -> None:
+    """Forbidden unless the caller sees every case (supervisor, admin)."""
+    who = access()
+    if who is not None and not who.sees_all:
+        who.require("read_all")
+
+
+def require_case(instance_id: str, action: str = "read") -> None:
+    """Forbidden unless the caller may ``action`` the case: reading needs one of its tasks in their scope (or a
+    supervisor/admin), anything else the supervise capability (engine.identity.require_case_access)."""
+    who = access()
+    if who is None:
+        return
+    from engine.identity import require_case_access
+    from engine.tasks.queries import TaskQuery
+
+    visible = engine().tasks.count(TaskQuery(instance_id=instance_id, state=None, visible_to=who.task_scope)) \
+        if action == "read" and not who.sees_all else 0
+    require_case_access(who, instance_id, visible, action)
+
+
 def require(capability: str) -> None:
     """Forbidden (403) unless the caller has ``capability`` (engine.identity.CAPABILITIES)."""
     who = access()

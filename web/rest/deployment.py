@@ -35,7 +35,9 @@ _SORT = {"id": lambda d: d.id, "name": lambda d: d.name or "", "deploymentTime":
 @bp.post("/deployment/create")
 def create() -> Any:
     if not request.content_type or not request.content_type.startswith("multipart/form-data"):
+        common.require("deploy")
         raise RestError(400, "POST /deployment/create expects a multipart/form-data body with the files to deploy")
+    common.require("deploy")
     form = request.form
     files = [(f.filename or field, f.read()) for field in request.files for f in request.files.getlist(field)]
     if not files:
@@ -122,6 +124,7 @@ def resource_data(deployment_id: str, resource_id: str) -> Any:
 @bp.delete("/deployment/<deployment_id>")
 def delete(deployment_id: str) -> Any:
     cascade = flag(request.args.get("cascade"), "cascade")
+    common.require("deploy")
     engine().repository.delete_deployment(deployment_id, cascade=cascade, actor=common.current_user())
     return common.no_content()
 

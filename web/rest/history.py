@@ -79,9 +79,7 @@ def process_instance(instance_id: str) -> Any:
 
 
 def _require_read_all() -> None:
-    who = common.access()
-    if who is not None and not who.sees_all:
-        who.require("read_all")
+    common.require_read_all()
 
 
 # --- tasks -------------------------------------------------------------------------------------------------------

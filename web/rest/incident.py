@@ -28,6 +28,7 @@ _SORT = {"incidentId": lambda i: i.id, "incidentTimestamp": lambda i: i.created,
 
 
 def _list(params: dict[str, Any]) -> list[IncidentRecordView]:
+    common.require("operate")
     common.refuse_unsupported(params, ("incidentMessageLike", "executionId", "incidentTimestampBefore",
                                        "incidentTimestampAfter", "causeIncidentId", "rootCauseIncidentId",
                                        "configuration", "tenantIdIn", "jobDefinitionIdIn", "failedActivityId",
@@ -58,6 +59,7 @@ def incidents_count() -> Any:
 
 @bp.get("/incident/<incident_id>")
 def incident(incident_id: str) -> Any:
+    common.require("operate")
     found = engine().runtime.incidents(incident_id=incident_id)
     if not found:
         from .common import RestError

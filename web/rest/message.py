@@ -16,6 +16,7 @@ bp = Blueprint("rest_message", __name__)
 @bp.post("/message")
 def correlate() -> Any:
     data = common.body()
+    common.require("start")
     name = common.text(data.get("messageName"), "messageName")
     if not name:
         raise RestError(400, "No message name supplied")

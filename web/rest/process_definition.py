@@ -110,6 +110,7 @@ def xml_by_key(key: str) -> Any:
 
 def _start(d: DefinitionView) -> Any:
     data = common.body()
+    common.require("start")
     common.refuse_unsupported(data, ("startInstructions", "caseInstanceId"))
     variables = variables_in(data.get("variables"))
     business_key = common.text(data.get("businessKey"), "businessKey")

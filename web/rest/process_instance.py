@@ -25,8 +25,14 @@ def instance_dto(v: InstanceView) -> dict[str, Any]:
             "tenantId": None}
 
 
-def running(instance_id: str) -> InstanceView:
+def running(instance_id: str, action: str | None = "read") -> InstanceView:
+    """The running case, after checking the caller may ``action`` it ("read", "operate" for variables of any case,
+    "supervise" for suspension and termination)."""
     view = engine().runtime.instance(instance_id)
+    if action == "read":
+        common.require_case(instance_id)
+    elif action:
+        common.require(action)
     if view.ended:
         raise RestError(404, f"Process instance with id {instance_id} does not exist (it has ended; see "
                              f"/history/process-instance/{instance_id})", "InvalidRequestException")
@@ -39,6 +45,7 @@ _SORT = {"instanceId": lambda v: v.id, "definitionKey": lambda v: v.definition_k
 
 
 def _list(params: dict[str, Any]) -> list[InstanceView]:
+    common.require_read_all()
     common.refuse_unsupported(params, ("caseInstanceId", "superProcessInstance", "subProcessInstance",
                                        "superCaseInstance", "subCaseInstance", "incidentMessage",
                                        "incidentMessageLike", "tenantIdIn", "withoutTenantId", "variables",
@@ -106,7 +113,7 @@ def get_instance(instance_id: str) -> Any:
 
 @bp.delete("/process-instance/<instance_id>")
 def delete_instance(instance_id: str) -> Any:
-    running(instance_id)
+    running(instance_id, "supervise")
     reason = request.args.get("deleteReason") or "deleted over REST"
     engine().runtime.terminate(instance_id, reason=reason, actor=common.current_user())
     return common.no_content()
@@ -124,7 +131,7 @@ def modify_variables(instance_id: str) -> Any:
     data = common.body()
     modifications = variables_in(data.get("modifications"), "modifications")
     deletions = common.string_list(data.get("deletions"), "deletions")
-    running(instance_id)
+    running(instance_id, "operate")
     if modifications:
         engine().runtime.set_variables(instance_id, modifications, actor=common.current_user())
     if deletions:
@@ -144,14 +151,14 @@ def get_variable(instance_id: str, name: str) -> Any:
 @bp.put("/process-instance/<instance_id>/variables/<name>")
 def put_variable(instance_id: str, name: str) -> Any:
     value = variable_in(name, common.body())
-    running(instance_id)
+    running(instance_id, "operate")
     engine().runtime.set_variables(instance_id, {name: value}, actor=common.current_user())
     return common.no_content()
 
 
 @bp.delete("/process-instance/<instance_id>/variables/<name>")
 def delete_variable(instance_id: str, name: str) -> Any:
-    running(instance_id)
+    running(instance_id, "operate")
     engine().runtime.delete_variables(instance_id, [name], actor=common.current_user())
     return common.no_content()
 
@@ -163,7 +170,7 @@ def suspended(instance_id: str) -> Any:
     if "suspended" not in data:
         raise RestError(400, "the body needs 'suspended': true or false")
     suspend = flag(data["suspended"], "suspended")
-    running(instance_id)
+    running(instance_id, "supervise")
     if suspend:
         engine().runtime.suspend(instance_id, actor=common.current_user())
     else:
