@@ -30,6 +30,7 @@ class JobWorker:
         self.lease_seconds = lease_seconds
         self.fired = 0
         self._lock = threading.Lock()
+        self._stopping = False
         self._scheduler = BackgroundScheduler(timezone=UTC)
 
     def start(self) -> None:
@@ -40,11 +41,20 @@ class JobWorker:
         self.wake_at(datetime.now(UTC))  # catch-up: what fell due while no worker ran
 
     def stop(self) -> None:
+        """Stop, after the run under way (if any) has finished. Not ``shutdown(wait=True)``: APScheduler holds its
+        job-store lock while it waits for running jobs, and a run re-arming the alarm needs that lock (a deadlock);
+        so the scheduler stops without waiting, a run under way sees ``_stopping`` (it re-arms nothing), and the
+        run lock tells when it is over."""
         self.engine.executor.on_job_scheduled = None
-        self._scheduler.shutdown(wait=True)
+        self._stopping = True
+        self._scheduler.shutdown(wait=False)
+        with self._lock:
+            pass
 
     def wake_at(self, due: datetime) -> None:
         """Set the alarm to ``due`` unless it is already set earlier."""
+        if self._stopping:
+            return
         run_date = max(due, datetime.now(UTC))
         current = self._scheduler.get_job("alarm")
         if current is not None and current.next_run_time is not None and current.next_run_time <= run_date:
@@ -53,8 +63,8 @@ class JobWorker:
                                 misfire_grace_time=None)
 
     def run_due(self) -> None:
-        if not self._lock.acquire(blocking=False):
-            return  # a run is under way; it re-arms the alarm when it ends
+        if self._stopping or not self._lock.acquire(blocking=False):
+            return  # stopping, or a run is under way (it re-arms the alarm when it ends)
         try:
             while True:
                 results = self.engine.jobs.execute_due(limit=self.batch, worker_id=self.worker_id,
@@ -72,5 +82,5 @@ class JobWorker:
             nxt = datetime.now(UTC) + timedelta(seconds=min(5.0, self.sweep_seconds))
         finally:
             self._lock.release()
-        if nxt is not None:
+        if nxt is not None and not self._stopping:
             self.wake_at(nxt)
