@@ -10,11 +10,12 @@ from sqlalchemy import select
 from engine.persistence.models import OutboxMessage
 
 from . import clock
+from . import urge as urging
 
 
 class CaseService:
     """The clock of a case: ``clock(case)``, ``accept``, ``suspend`` (挂起), ``resume``, ``extend`` (延期),
-    ``recompute_provisional``. A case is named by its id or its business key (办件编号)."""
+    ``recompute_provisional``, ``urge`` (催办). A case is named by its id or its business key (办件编号)."""
 
     def __init__(self, ex: Any) -> None:
         self._ex = ex
@@ -39,6 +40,10 @@ class CaseService:
 
     def recompute_provisional(self, actor: str | None = None) -> list[str]:
         return self._ex.run(partial(clock.recompute_provisional, actor=actor))
+
+    def urge(self, case: str, task_id: str, message: str, actor: str | None = None) -> urging.UrgeView:
+        """催办: remind the holder of the case's open task ``task_id`` (``TaskUrged`` + a notification)."""
+        return self._ex.run(partial(urging.urge, instance_id=case, task_id=task_id, message=message, actor=actor))
 
 
 class NotificationService:
