@@ -401,6 +401,38 @@ class JobService:
     def retry(self, job_id: str, actor: str | None = None) -> None:
         self._ex.run(partial(job_executor.retry, job_id=job_id, actor=actor))
 
+    def execute(self, job_id: str, worker_id: str | None = None, *, lease_seconds: float | None = None) -> Any:
+        """Execute one job now, whatever its due date (Camunda's ``POST /job/{id}/execute``): lease it to this
+        caller in a short transaction (NotFound: unknown, done or cancelled; SuspendedEntity: its case is
+        suspended; Conflict: failed - retry it first - or leased by a worker firing it right now), then fire it on
+        the path of ``fire`` (the engine clock at max(now, due), effect and DONE in one transaction, a failure
+        recorded as an attempt). Returns the ``JobResult`` (outcome ``failed`` or ``incident``: it did not
+        succeed). At most once: a second call finds the job done (NotFound)."""
+        owner = job_executor.lease_owner(worker_id)
+        lease = self.lease_seconds if lease_seconds is None else lease_seconds
+        acquired = self._ex.run(partial(_lease_job, job_id=job_id, owner=owner, lease_seconds=lease))
+        results = self.fire([acquired], owner, worker_id=worker_id)
+        return results[0] if results else job_executor.JobResult(job_id, "skipped")
+
+
+def _lease_job(uow: Any, job_id: str, owner: str, lease_seconds: float) -> Any:
+    """Lease one job to ``owner`` whatever its due date (``JobService.execute``)."""
+    from engine.errors import Conflict, SuspendedEntity
+
+    job = uow.session.get(Job, job_id, with_for_update=True, populate_existing=True)
+    if job is None or job.state in ("DONE", "CANCELLED"):
+        raise NotFound(f"No job found with id '{job_id}'" + (f" (it is {job.state.lower()})" if job else ""))
+    if job.state == "FAILED":
+        raise Conflict(f"job '{job_id}' failed after {job.attempts} attempts: set its retries first")
+    if job.state != "PENDING":
+        raise SuspendedEntity(f"job '{job_id}' is {job.state.lower()} (its case is suspended)")
+    wall = job_executor.wall_now()
+    if job.lock_owner is not None and job.lock_expires is not None and job.lock_expires > wall:
+        raise Conflict(f"job '{job_id}' is being executed by {job.lock_owner.rsplit('/', 1)[0]}")
+    job.lock_owner, job.lock_expires = owner, wall + timedelta(seconds=lease_seconds)
+    uow.session.flush()
+    return job_executor.Acquired(job.id, job.due, job.job_type, job.instance_id, job.definition_id)
+
 
 class HistoryService:
     def __init__(self, ex: Executor) -> None:

@@ -1,5 +1,6 @@
-"""``/job``: timer and other jobs (``GET /job``, count) and ``PUT /job/{id}/retries`` (a failed job with
-retries > 0 runs again). Admin only when authentication is on (the operate capability)."""
+"""``/job``: timer and other jobs (``GET /job``, count), ``PUT /job/{id}/retries`` (a failed job with
+retries > 0 runs again) and ``POST /job/{id}/execute`` (run a job now, whatever its due date). Admin only when
+authentication is on (the operate capability)."""
 
 from __future__ import annotations
 
@@ -86,6 +87,24 @@ def set_retries(job_id: str) -> Any:
     return common.no_content()
 
 
+@bp.post("/job/<job_id>/execute")
+def execute(job_id: str) -> Any:
+    """Camunda: 204 when the job ran, 404 for an unknown (or already executed) job, 500 when it failed (the
+    attempt is counted, as by the job worker)."""
+    common.require("operate")
+    result = engine().jobs.execute(job_id, worker_id=common.current_user())
+    if result.outcome in ("fired", "cancelled"):  # cancelled: the timer had stopped waiting; the job is gone
+        return common.no_content()
+    if result.outcome == "suspended":
+        raise RestError(500, f"job '{job_id}' was not executed: its case is suspended",
+                        "SuspendedEntityInteractionException")
+    if result.outcome == "skipped":
+        raise RestError(500, f"job '{job_id}' was not executed: another worker took it over",
+                        "ProcessEngineException")
+    what = "failed" if result.outcome == "failed" else "raised an incident in its case"
+    raise RestError(500, f"job '{job_id}' {what}: {result.message}", "ProcessEngineException")
+
+
 _QUERY = common.query("jobId", "processInstanceId", "withException:boolean", "noRetriesLeft:boolean",
                       "withRetriesLeft:boolean", "executable:boolean", "active:boolean", "suspended:boolean",
                       "sortBy", "sortOrder", "firstResult:integer", "maxResults:integer")
@@ -102,6 +121,9 @@ OPENAPI: dict[str, Any] = {
             {"204": NO_CONTENT, "400": ERR, "403": ERR, "404": ERR}, parameters=common.path_params("id"),
             request_body=common.json_body({"type": "object", "required": ["retries"], "properties": {
                 "retries": {"type": "integer", "minimum": 1}}}, True))},
+        "/job/{id}/execute": {"post": operation(
+            "executeJob", "Job", "Execute the job now, whatever its due date (500 with the error if it fails)",
+            {"204": NO_CONTENT, "403": ERR, "404": ERR, "500": ERR}, parameters=common.path_params("id"))},
     },
     "components": {"schemas": {"JobDto": common.props(
         "id", "jobDefinitionId", "processInstanceId", "processDefinitionId", "processDefinitionKey", "executionId",
