@@ -11,7 +11,9 @@ Rules (docs/security.md says the same for people):
 * capabilities beyond tasks (``Access.may``): ``deploy`` designer/admin; ``start`` clerk/admin (intake);
   ``supervise`` (case clock suspend/resume/extend, urge, terminate) and ``read_all`` supervisor/admin;
   ``manage_identity``, ``manage_calendar`` and ``operate`` (jobs, incidents, external-task retries and unlocks,
-  variables of any case) admin only.
+  variables of any case) admin only; ``external_work`` (act as an external-task worker: fetch and lock, complete,
+  fail, BPMN error, extend lock, on any topic) admin only - a worker runs as a technical account with the role
+  admin (a dedicated worker role would need a migration of the role check).
 
 Lists and counts apply the scope in SQL: ``TaskQuery(visible_to=access.task_scope)`` (None = no restriction), or
 ``access.restrict(query)``. One object is checked with ``require_task_access(access, task_view, action)``.
@@ -36,6 +38,7 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     "manage_identity": ("admin",),
     "manage_calendar": ("admin",),
     "operate": ("admin",),
+    "external_work": ("admin",),
 }
 
 

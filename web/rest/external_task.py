@@ -1,5 +1,9 @@
 """``/external-task``: Camunda's external task API - fetch and lock (with ``asyncResponseTimeout`` long polling),
-complete, failure, bpmnError, extendLock, unlock, retries, queries (docs/rest.md, "External tasks")."""
+complete, failure, bpmnError, extendLock, unlock, retries, queries (docs/rest.md, "External tasks").
+
+With authentication on, a worker's calls (fetch and lock, complete, failure, bpmnError, extendLock) need the
+``external_work`` capability, unlock and retries ``operate``, the queries ``external_work`` or ``read_all``
+(engine/identity/access.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +15,19 @@ from flask import Blueprint, Response, jsonify, request
 from engine.runtime.external import ExternalTaskQuery, TopicRequest
 from engine.types import ExternalTaskView
 
-from .common import RestError, body, camunda_date, current_user, engine, parse_date, variables_in, variables_out
+from .common import RestError, access, body, camunda_date, current_user, engine, parse_date, require, variables_in, \
+    variables_out
 
 bp = Blueprint("rest_external_task", __name__)
 
 MAX_ASYNC_RESPONSE_TIMEOUT = 1_800_000  # ms, Camunda's limit
+
+
+def _require_reader() -> None:
+    """The queries: a worker, or whoever sees every case (supervisor, admin)."""
+    who = access()
+    if who is not None and not (who.may("external_work") or who.may("read_all")):
+        who.require("external_work")
 
 
 # --- shapes ---------------------------------------------------------------------------------------------------
@@ -145,6 +157,7 @@ def _topic(raw: Any, i: int) -> TopicRequest | None:
 # --- fetch and lock -------------------------------------------------------------------------------------------
 @bp.post("/external-task/fetchAndLock")
 def fetch_and_lock() -> Any:
+    require("external_work")
     b = body()
     worker_id = _str(b.get("workerId"), "workerId", required=True)
     max_tasks = _int(b.get("maxTasks"), "maxTasks", minimum=0)
@@ -182,6 +195,7 @@ def fetch_and_lock() -> Any:
 # --- reports of the worker ------------------------------------------------------------------------------------
 @bp.post("/external-task/<task_id>/complete")
 def complete(task_id: str) -> Any:
+    require("external_work")
     b = body()
     engine().external_tasks.complete(task_id, _str(b.get("workerId"), "workerId", required=True) or "",
                                      variables_in(b.get("variables")),
@@ -191,6 +205,7 @@ def complete(task_id: str) -> Any:
 
 @bp.post("/external-task/<task_id>/failure")
 def failure(task_id: str) -> Any:
+    require("external_work")
     b = body()
     engine().external_tasks.failure(
         task_id, _str(b.get("workerId"), "workerId", required=True) or "",
@@ -205,6 +220,7 @@ def failure(task_id: str) -> Any:
 
 @bp.post("/external-task/<task_id>/bpmnError")
 def bpmn_error(task_id: str) -> Any:
+    require("external_work")
     b = body()
     engine().external_tasks.bpm_error(task_id, _str(b.get("workerId"), "workerId", required=True) or "",
                                       _str(b.get("errorCode"), "errorCode", required=True) or "",
@@ -215,6 +231,7 @@ def bpmn_error(task_id: str) -> Any:
 
 @bp.post("/external-task/<task_id>/extendLock")
 def extend_lock(task_id: str) -> Any:
+    require("external_work")
     b = body()
     engine().external_tasks.extend_lock(task_id, _str(b.get("workerId"), "workerId", required=True) or "",
                                         _int(b.get("newDuration"), "newDuration", minimum=1))
@@ -223,12 +240,14 @@ def extend_lock(task_id: str) -> Any:
 
 @bp.post("/external-task/<task_id>/unlock")
 def unlock(task_id: str) -> Any:
+    require("operate")
     engine().external_tasks.unlock(task_id, actor=current_user())
     return _no_content()
 
 
 @bp.put("/external-task/<task_id>/retries")
 def set_retries(task_id: str) -> Any:
+    require("operate")
     b = body()
     engine().external_tasks.set_retries(task_id, _int(b.get("retries"), "retries", minimum=0),
                                         actor=current_user())
@@ -287,31 +306,37 @@ def _params_from_body() -> dict[str, Any]:
 
 @bp.get("/external-task")
 def list_tasks() -> Any:
+    _require_reader()
     return jsonify([task_dto(t) for t in engine().external_tasks.query(_query(request.args.to_dict()))])
 
 
 @bp.post("/external-task")
 def list_tasks_post() -> Any:
+    _require_reader()
     return jsonify([task_dto(t) for t in engine().external_tasks.query(_query(_params_from_body()))])
 
 
 @bp.get("/external-task/count")
 def count_tasks() -> Any:
+    _require_reader()
     return jsonify({"count": engine().external_tasks.count(_query(request.args.to_dict()))})
 
 
 @bp.post("/external-task/count")
 def count_tasks_post() -> Any:
+    _require_reader()
     return jsonify({"count": engine().external_tasks.count(_query(_params_from_body()))})
 
 
 @bp.get("/external-task/<task_id>")
 def get_task(task_id: str) -> Any:
+    _require_reader()
     return jsonify(task_dto(engine().external_tasks.get(task_id)))
 
 
 @bp.get("/external-task/<task_id>/errorDetails")
 def error_details(task_id: str) -> Any:
+    _require_reader()
     details = engine().external_tasks.error_details(task_id)
     if details is None:
         return _no_content()
@@ -330,7 +355,7 @@ def _json_body(schema: str) -> dict[str, Any]:
 _ERR = {"description": "Camunda error body", "content": {"application/json": {"schema": _ref("ExceptionDto")}}}
 _ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
 _NO_CONTENT = {"description": "Request successful."}
-_REPORT = {"204": _NO_CONTENT, "400": _ERR, "404": _ERR, "500": _ERR}
+_REPORT = {"204": _NO_CONTENT, "400": _ERR, "403": _ERR, "404": _ERR, "500": _ERR}
 _QUERY_PARAMS = [
     {"name": n, "in": "query", "required": False, "schema": {"type": t}} for n, t in (
         ("externalTaskId", "string"), ("externalTaskIdIn", "string"), ("topicName", "string"),
@@ -362,7 +387,7 @@ OPENAPI: dict[str, Any] = {
             "requestBody": _json_body("FetchExternalTasksDto"),
             "responses": {"200": {"description": "The locked tasks (empty after the timeout)", "content": {
                 "application/json": {"schema": {"type": "array", "items": _ref("LockedExternalTaskDto")}}}},
-                "400": _ERR}}},
+                "400": _ERR, "403": _ERR}}},
         "/external-task/{id}/complete": {"post": {
             "operationId": "completeExternalTaskResource", "tags": ["External Task"], "parameters": _ID,
             "requestBody": _json_body("CompleteExternalTaskDto"), "responses": _REPORT}},
@@ -377,10 +402,10 @@ OPENAPI: dict[str, Any] = {
             "requestBody": _json_body("ExtendLockOnExternalTaskDto"), "responses": _REPORT}},
         "/external-task/{id}/unlock": {"post": {
             "operationId": "unlock", "tags": ["External Task"], "parameters": _ID,
-            "responses": {"204": _NO_CONTENT, "404": _ERR}}},
+            "responses": {"204": _NO_CONTENT, "403": _ERR, "404": _ERR}}},
         "/external-task/{id}/retries": {"put": {
             "operationId": "setExternalTaskResourceRetries", "tags": ["External Task"], "parameters": _ID,
-            "requestBody": _json_body("RetriesDto"), "responses": {"204": _NO_CONTENT, "400": _ERR, "404": _ERR}}},
+            "requestBody": _json_body("RetriesDto"), "responses": {"204": _NO_CONTENT, "400": _ERR, "403": _ERR, "404": _ERR}}},
         "/external-task/{id}/errorDetails": {"get": {
             "operationId": "getExternalTaskErrorDetails", "tags": ["External Task"], "parameters": _ID,
             "responses": {"200": {"description": "The error details", "content": {
