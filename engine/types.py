@@ -105,6 +105,7 @@ class FormFieldView:
     required: bool
     constraints: tuple[tuple[str, str | None], ...]
     options: tuple[tuple[str, str], ...]
+    properties: tuple[tuple[str, str], ...] = ()  # camunda:properties of the field (e.g. widget=textarea)
 
 
 @dataclass(frozen=True)

@@ -188,7 +188,8 @@ def form_fields(session: Session, services: Any, task_id: str) -> list[tuple[For
     for f in meta.form_fields:
         required = any(name == "required" for name, _cfg in f.constraints)
         view = FormFieldView(id=f.id, label=f.label, type=f.type, default_value=f.default_value,
-                             required=required, constraints=f.constraints, options=f.options)
+                             required=required, constraints=f.constraints, options=f.options,
+                             properties=f.properties)
         out.append((view, data[f.id] if f.id in data else _typed_default(f.type, f.default_value)))
     return out
 

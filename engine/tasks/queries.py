@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound
-from engine.persistence.models import Comment, ProcessInstance, Task, TaskIdentityLink
+from engine.persistence.models import Comment, ProcessInstance, Task, TaskIdentityLink, Variable
 from engine.types import CommentView, TaskView
 
 # Queries are Core statements on the tables (no ORM entities): the inbox is read far more often than written,
@@ -18,6 +18,10 @@ from engine.types import CommentView, TaskView
 T = Task.__table__.c
 PI = ProcessInstance.__table__.c
 LINK = TaskIdentityLink.__table__.c
+VAR = Variable.__table__.c
+# the case variables ``TaskQuery.search`` looks in next to the business key (the applicant's name, as the intake
+# pages and the sample diagrams store it)
+SEARCH_VARIABLES = ("applicant", "applicantName", "applicant_name")
 SORT_FIELDS = {"created": T.created, "dueDate": T.due, "followUpDate": T.follow_up,
                "priority": T.priority, "name": T.name, "assignee": T.assignee, "id": T.id}
 
@@ -40,6 +44,9 @@ class TaskQuery:
     follow_up_before: datetime | None = None
     owner: str | None = None
     completed_by: str | None = None
+    # free-text search (the inbox's search box): the business key or an applicant variable (SEARCH_VARIABLES)
+    # contains this text, case-insensitively where the database allows
+    search: str | None = None
     # data scope (engine.identity.Access.task_scope): (user id, group ids) keeps the tasks whose assignee, owner or
     # completer is the user, or that name the user or one of the groups as candidates; None = no restriction
     visible_to: tuple[str, tuple[str, ...]] | None = None
@@ -100,6 +107,11 @@ _FILTERS: dict[str, tuple[Any, Any]] = {
                          lambda q: q.follow_up_before),
     "owner": (lambda: T.owner == bindparam("owner"), lambda q: q.owner),
     "completed_by": (lambda: T.completed_by == bindparam("completed_by"), lambda q: q.completed_by),
+    "search": (lambda: or_(
+        PI.business_key.ilike(bindparam("search"), escape="\\"),
+        T.instance_id.in_(select(VAR.instance_id).where(VAR.name.in_(SEARCH_VARIABLES),
+                                                        VAR.value_json.ilike(bindparam("search"), escape="\\")))),
+        lambda q: _like(q.search)),
     "visible_to": (lambda: or_(
         T.assignee == bindparam("visible_user"), T.owner == bindparam("visible_user"),
         T.completed_by == bindparam("visible_user"),
@@ -108,6 +120,13 @@ _FILTERS: dict[str, tuple[Any, Any]] = {
         lambda q: _visible(q.visible_to)),
 }
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _like(text: str | None) -> str | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _visible(scope: tuple[str, tuple[str, ...]] | None) -> tuple[str, list[str]] | None:
@@ -173,3 +192,23 @@ def comments(session: Session, *, task_id: str | None = None, instance_id: str |
     if instance_id:
         stmt = stmt.where(Comment.instance_id == instance_id)
     return [CommentView(c.id, c.task_id, c.instance_id, c.user_id, c.time, c.message) for c in session.scalars(stmt)]
+
+
+def instance_variables(session: Session, instance_ids: list[str] | tuple[str, ...],
+                       names: list[str] | tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The variables ``names`` of several cases in one query (a list page's extra columns, e.g. the applicant):
+    {instance id: {name: value}}; a case without such a variable has no entry for it."""
+    import json
+
+    out: dict[str, dict[str, Any]] = {}
+    ids = sorted(set(instance_ids))
+    if not ids or not names:
+        return out
+    stmt = select(VAR.instance_id, VAR.name, VAR.value_json).where(VAR.instance_id.in_(ids),
+                                                                   VAR.name.in_(list(names)))
+    for instance_id, name, value_json in session.connection().execute(stmt):
+        try:
+            out.setdefault(instance_id, {})[name] = json.loads(value_json)
+        except ValueError:
+            out.setdefault(instance_id, {})[name] = value_json
+    return out
