@@ -45,7 +45,8 @@ def start_case(engine, clock, key: str, applicant: str = "示例企业", *, due_
 def app(web, tmp_path):  # type: ignore[no-untyped-def]
     from web.app import create_app
 
-    return create_app(web, config={"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32})
+    return create_app(web, config={"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32,
+                                     "DATA_DIR": str(tmp_path)})
 
 
 @pytest.fixture

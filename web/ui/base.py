@@ -106,6 +106,10 @@ def error_page(status: int, detail: str | None = None) -> Any:
 
 
 def data_dir(app: Flask) -> Path:
+    """``app.config["DATA_DIR"]``, else ``ONEWINDOW_DATA_DIR``, else the SQLite database's folder, else
+    ``onewindow-data``: where the secret key and uploaded materials are kept."""
+    if app.config.get("DATA_DIR"):
+        return Path(app.config["DATA_DIR"])
     if os.environ.get("ONEWINDOW_DATA_DIR"):
         return Path(os.environ["ONEWINDOW_DATA_DIR"])
     eng = app.extensions.get("onewindow")

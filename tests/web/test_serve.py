@@ -1,0 +1,79 @@
+"""`onewindow serve` over real HTTP: a separate process (waitress) signs a reviewer in, shows the inbox, keeps
+CSRF, and runs the timers in-process (a PT1S timer's task reaches the inbox without any other worker)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from engine.bootstrap import build_engine
+from engine.settings import Settings
+from tests.web.conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMER = ROOT / "tests" / "fixtures" / "web" / "web_timer.bpmn"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_signs_in_and_runs_the_timers(database_url, tmp_path):
+    eng = build_engine(Settings(database_url=database_url))
+    eng.repository.deploy([(TIMER.name, TIMER.read_bytes())])
+    eng.identity.add_group("market", "市场监管局")
+    eng.identity.add_user("m1", PASSWORD, groups=["market"], roles=["reviewer"])
+    eng.identity.add_user("c1", PASSWORD, roles=["clerk"])
+    eng.close()
+    port = _free_port()
+    env = {**os.environ, "ONEWINDOW_DATABASE_URL": database_url, "ONEWINDOW_DATA_DIR": str(tmp_path)}
+    env.pop("ONEWINDOW_SECRET_KEY", None)
+    proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(base + "/login", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        s = requests.Session()
+        page = s.get(base + "/login").text
+        assert "用户名" in page
+        assert s.post(base + "/login", data={"username": "m1", "password": PASSWORD}).status_code == 400
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        r = s.post(base + "/login", data={"username": "m1", "password": PASSWORD, "csrf_token": csrf})
+        assert r.status_code == 200 and r.url.endswith("/inbox")
+        assert (tmp_path / "secret_key").exists()
+        # a case started by a clerk through the REST API (HTTP Basic, no CSRF) waits one second on a timer, which
+        # the server's own worker fires (its alarm is set when the job is committed: no 30 s sweep needed)
+        r = requests.post(base + "/engine-rest/process-definition/key/web_timer/start", json={"businessKey": "T-1"},
+                          auth=("c1", PASSWORD), timeout=10)
+        assert r.status_code == 200, r.text
+        deadline = time.monotonic() + 20
+        while "计时后审查" not in s.get(base + "/inbox?tab=group").text:
+            assert time.monotonic() < deadline, "the in-process timer did not fire"
+            time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+    assert proc.returncode == 0, out
+    assert "timers: in this process" in out
