@@ -9,7 +9,10 @@ started one every 0.25 s; delay = when the job's transaction ran - the timer's d
 Throughput: ``--timers`` cases wait on a timer that is already due; ``--workers`` processes fire them
 (``engine.jobs.execute_due``: each acquires ``--acquire`` due jobs under a lease and fires them ``--batch`` per
 transaction); rate = timers / wall time from start to the last commit. ``--profile FILE``: cProfile of worker 0
-(its own process) written to FILE.
+(its own process) written to FILE. Worker 0 also counts the SQL statements it sends (``before_cursor_execute``;
+an executemany counts once) and its CPU time, per timer it fired. ``calibration``: seconds a fixed pure-Python
+loop takes on one core and on each of two cores at once, before and after (as in bench_approval.py: a shared
+machine varies from hour to hour; compare runs by these).
 """
 
 from __future__ import annotations
@@ -72,16 +75,26 @@ def _starter(url: str, first: int, count: int) -> None:
     engine.close()
 
 
-def _firer(url: str, name: str, go: Any, done: Any, acquire: int, batch: int, profile: str | None) -> None:
+def _firer(url: str, name: str, go: Any, done: Any, acquire: int, batch: int, profile: str | None,
+           count: bool = False) -> None:
     engine = build_engine(Settings(database_url=url))
     engine.jobs.batch_size = batch
     fired = 0
+    statements = [0]
+    if count:
+        from sqlalchemy import event
+
+        def _count(*_: Any) -> None:
+            statements[0] += 1
+
+        event.listen(engine.db, "before_cursor_execute", _count)
     prof = None
     if profile:
         import cProfile
 
         prof = cProfile.Profile()
     go.wait()
+    cpu = time.process_time()
     if prof is not None:
         prof.enable()
     while True:
@@ -92,7 +105,9 @@ def _firer(url: str, name: str, go: Any, done: Any, acquire: int, batch: int, pr
     if prof is not None:
         prof.disable()
         prof.dump_stats(profile)
-    done.put((fired, time.perf_counter()))
+    cpu = time.process_time() - cpu
+    done.put((fired, time.perf_counter(), {"statements_per_timer": round(statements[0] / max(fired, 1), 2),
+                                           "cpu_ms_per_timer": round(1000 * cpu / max(fired, 1), 2)} if count else None))
     engine.close()
 
 
@@ -109,8 +124,8 @@ def throughput(url: str, timers: int, workers: int, acquire: int = 100, batch: i
     for p in starters:
         p.join()
     go, done = ctx.Event(), ctx.Queue()
-    firers = [ctx.Process(target=_firer, args=(url, f"w{k}", go, done, acquire, batch, profile if k == 0 else None))
-              for k in range(workers)]
+    firers = [ctx.Process(target=_firer, args=(url, f"w{k}", go, done, acquire, batch, profile if k == 0 else None,
+                                               k == 0)) for k in range(workers)]
     for p in firers:
         p.start()
     time.sleep(3)  # let every worker import and connect
@@ -119,11 +134,28 @@ def throughput(url: str, timers: int, workers: int, acquire: int = 100, batch: i
     results = [done.get(timeout=3600) for _ in firers]
     for p in firers:
         p.join()
-    elapsed = max(t for _, t in results) - t0
-    fired = sum(f for f, _ in results)
+    elapsed = max(t for _, t, _ in results) - t0
+    fired = sum(f for f, _, _ in results)
+    worker0 = next(w for _, _, w in results if w is not None)
     return {"timers": share * workers, "workers": workers, "acquire": acquire, "batch": batch, "fired": fired,
             "seconds": round(elapsed, 2),
-            "timers_per_s": round(fired / elapsed, 1), "per_worker": sorted(f for f, _ in results)}
+            "timers_per_s": round(fired / elapsed, 1), "per_worker": sorted(f for f, _, _ in results),
+            "worker0": worker0}
+
+
+def _loop(_: int = 0) -> float:
+    t0 = time.perf_counter()
+    x = 0
+    for i in range(20_000_000):
+        x += i * i
+    return round(time.perf_counter() - t0, 2)
+
+
+def calibration() -> dict[str, Any]:
+    """The same fixed loop as bench_approval.py: on one core, and on each of two cores at once."""
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        both = pool.map(_loop, [0, 1])
+    return {"one_core_s": _loop(), "two_cores_s": both}
 
 
 def main() -> None:
@@ -138,11 +170,13 @@ def main() -> None:
     ap.add_argument("--skip-delay", action="store_true", help="only the throughput part")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
+    before = calibration()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/jobs.db"
-        result = {"database": url.split(":", 1)[0],
+        result = {"database": url.split(":", 1)[0], "calibration_before": before,
                   "fire_delay": None if args.skip_delay else fire_delay(url, args.delay_samples),
                   "throughput": throughput(url, args.timers, args.workers, args.acquire, args.batch, args.profile)}
+    result["calibration_after"] = calibration()
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

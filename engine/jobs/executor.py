@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session
 from engine._executor import _retryable
 from engine.clock import Clock
 from engine.errors import NotFound
-from engine.persistence.models import Job, ProcessDefinition, ProcessInstance
+from engine.persistence.models import Job, ProcessDefinition, ProcessInstance, Task
 from engine.runtime import spiff
 from engine.runtime.cases import load_case, run_steps, save_case
+from engine.runtime.projection import ACTIVE_TASK_IDS_ATTR
 from engine.types import JobView, iso
 
 from . import handlers, starts
@@ -51,11 +52,15 @@ _LEASE = (update(_J).where(_J.c.id.in_(bindparam("ids", expanding=True)))
                   version=_J.c.version + 1)
           .returning(_J.c.id, _J.c.due, _J.c.job_type, _J.c.instance_id, _J.c.definition_id))
 _NEXT_DUE = select(_J.c.due).where(_J.c.state == "PENDING").order_by(_J.c.due).limit(1)
-_PI = ProcessInstance.__table__
-_CASE_JSON = select(_PI.c.id, _PI.c.version, _PI.c.definition_id, _PI.c.workflow_json).where(
-    _PI.c.id.in_(bindparam("ids", expanding=True)))
+# a batch's case rows, locked in one statement in id order (two workers locking overlapping batches cannot
+# deadlock); SQLite ignores FOR UPDATE (its optimistic commands are guarded by the row versions they write)
+_LOCK_CASES = (select(ProcessInstance).where(ProcessInstance.id.in_(bindparam("ids", expanding=True)))
+               .order_by(ProcessInstance.id).with_for_update().execution_options(populate_existing=True))
 _PENDING_TIMERS = select(_J.c.id, _J.c.instance_id, _J.c.task_id, _J.c.due).where(
     _J.c.instance_id.in_(bindparam("ids", expanding=True)), _J.c.state == "PENDING", _J.c.job_type == "timer")
+_T = Task.__table__
+_ACTIVE_TASKS = select(_T.c.instance_id, _T.c.id).where(  # what the projection reads per case (projection.py)
+    _T.c.instance_id.in_(bindparam("ids", expanding=True)), _T.c.state == "ACTIVE", _T.c.origin.is_(None))
 _JOBS = select(Job).where(Job.id.in_(bindparam("ids", expanding=True))).execution_options(populate_existing=True)
 
 
@@ -173,28 +178,42 @@ def _release(job: Job) -> None:
 
 
 def _prefetch_cases(uow: Any, jobs: list[Acquired]) -> None:
-    """Load the workflows of a batch's cases with one query (and their PENDING timer jobs with another) into the
-    workflow cache, keyed by the case version read: ``load_case`` then finds them there instead of reading
-    each case's JSON with a query of its own (a version that moved on in between is a miss, loaded afresh)."""
+    """Lock a batch's case rows with one ``SELECT ... FOR UPDATE`` (in id order) and read, for the cases whose
+    workflow this process does not hold at that version, their PENDING timer jobs and ACTIVE task ids with one
+    query each; deserialise those workflows into the workflow cache, keyed by the locked version. ``load_case``
+    then takes each row from ``uow.locked`` and its workflow from the cache (no statement of its own), and the
+    projection and ``sync_timer_jobs`` find what the rows hold on the workflow (no query per case)."""
     cache = getattr(uow.services, "workflows", None)
-    ids = [a.instance_id for a in jobs if a.job_type == "timer" and a.instance_id]
+    ids = sorted({a.instance_id for a in jobs if a.job_type == "timer" and a.instance_id})
     if cache is None or not ids:
         return
-    conn = uow.session.connection()
+    session = uow.session
+    missing: dict[str, tuple[ProcessInstance, Any]] = {}
+    for row in session.scalars(_LOCK_CASES, {"ids": ids}):
+        uow.locked[row.id] = row
+        if row.workflow_json is None:
+            continue
+        model = uow.services.models.get(session, row.definition_id)
+        held = cache.take(row.id, row.version)
+        if held is not None and held.spec is model.spec:  # this process has the workflow at that version
+            cache.put(row.id, row.version, held)
+            continue
+        missing[row.id] = (row, model)
+    if not missing:
+        return
+    conn = session.connection()
+    ids = sorted(missing)
     timers: dict[str, dict[tuple[str, str], str]] = {i: {} for i in ids}
     for jid, iid, task_id, due in conn.execute(_PENDING_TIMERS, {"ids": ids}):
         timers[iid][(task_id, timer_key(due))] = jid
-    for iid, version, definition_id, text in conn.execute(_CASE_JSON, {"ids": ids}):
-        if text is None:
-            continue
-        held = cache.take(iid, version)
-        if held is not None:  # this process already has the workflow at that version
-            cache.put(iid, version, held)
-            continue
-        model = uow.services.models.get(uow.session, definition_id)
-        wf = spiff.load(text, model, uow.services.script_engine)
+    tasks: dict[str, set[str]] = {i: set() for i in ids}
+    for iid, tid in conn.execute(_ACTIVE_TASKS, {"ids": ids}):
+        tasks[iid].add(tid)
+    for iid, (row, model) in missing.items():
+        wf = spiff.load(row.workflow_json, model, uow.services.script_engine)
         setattr(wf, TIMER_JOBS_ATTR, timers[iid])
-        cache.put(iid, version, wf)
+        setattr(wf, ACTIVE_TASK_IDS_ATTR, tasks[iid])
+        cache.put(iid, row.version, wf)
 
 
 def fire_batch(uow: Any, jobs: list[Acquired], worker_id: str | None, owner: str | None) -> list[JobResult]:
@@ -204,7 +223,8 @@ def fire_batch(uow: Any, jobs: list[Acquired], worker_id: str | None, owner: str
     an incident (a script error inside a case) is the job's result, committed like any other effect."""
     rows = {j.id: j for j in uow.session.scalars(_JOBS, {"ids": [a.id for a in jobs]})}
     if len(jobs) > 1:
-        _prefetch_cases(uow, [a for a in jobs if a.id in rows and rows[a.id].state == "PENDING"])
+        _prefetch_cases(uow, [a for a in jobs if a.id in rows and rows[a.id].state == "PENDING"
+                              and rows[a.id].due <= uow.now and (owner is None or rows[a.id].lock_owner == owner)])
     out = []
     for a in jobs:
         try:

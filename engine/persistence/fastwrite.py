@@ -9,7 +9,8 @@ are exactly what SQLAlchemy would store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, update
@@ -44,23 +45,72 @@ class PreparedWrite:
     def execute(self, conn: Connection, values: dict[str, Any]) -> int:
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         params = self._params(values)
+        sql, params = _before_cursor_execute(conn, cursor, self.sql, params, False)
         try:
-            cursor.execute(self.sql, params)
+            cursor.execute(sql, params)
             return int(cursor.rowcount)
         except conn.dialect.loaded_dbapi.Error as exc:
             raise _wrapped(conn, self.sql, params, exc) from exc
         finally:
             cursor.close()
 
-    def executemany(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+    def send(self, conn: Connection, rows: list[dict[str, Any]]) -> Any:
+        """Run the statement once per row and return the open cursor: inside a ``pipeline`` its ``rowcount`` (the
+        rows matched in all) is known only once the pipeline has synced; the caller reads it, then closes it."""
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         params = [self._params(row) for row in rows]
+        sql, params = _before_cursor_execute(conn, cursor, self.sql, params, True)
         try:
-            cursor.executemany(self.sql, params)
+            if len(params) == 1:
+                cursor.execute(sql, params[0])
+            else:
+                cursor.executemany(sql, params)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            cursor.close()
+            raise _wrapped(conn, self.sql, params, exc) from exc
+        return cursor
+
+    def executemany(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
+        """Run the statement once per row; the rows matched in all (psycopg 3 and sqlite3 both sum them)."""
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        params = [self._params(row) for row in rows]
+        sql, params = _before_cursor_execute(conn, cursor, self.sql, params, True)
+        try:
+            cursor.executemany(sql, params)
+            return int(cursor.rowcount)
         except conn.dialect.loaded_dbapi.Error as exc:
             raise _wrapped(conn, self.sql, params, exc) from exc
         finally:
             cursor.close()
+
+
+@contextmanager
+def pipeline(conn: Connection) -> Iterator[None]:
+    """psycopg 3 (PostgreSQL): the statements sent inside go to the server without waiting for each other's
+    results, and the block's end waits once for all of them (one round trip instead of one per statement or
+    executemany). An error of any of them is raised there, as SQLAlchemy would raise it (IntegrityError,
+    OperationalError, ...). Other drivers (SQLite): the statements run one by one, as without the block.
+    Only for statements whose results are read after the block (``PreparedWrite.send``/``executemany``)."""
+    raw = conn.connection.dbapi_connection
+    enter = getattr(raw, "pipeline", None)
+    if enter is None or conn.dialect.name != "postgresql":
+        yield
+        return
+    base = conn.dialect.loaded_dbapi.Error
+    try:
+        with enter():
+            yield
+    except base as exc:
+        raise DBAPIError.instance("(pipeline)", None, exc, base) from exc
+
+
+def _before_cursor_execute(conn: Connection, cursor: Any, sql: str, params: Any, many: bool) -> tuple[str, Any]:
+    """The engine's ``before_cursor_execute`` listeners see these statements too (statement counters, tests that
+    stop a process inside a transaction); no listener: one attribute test."""
+    if conn._has_events or conn.engine._has_events:
+        for fn in conn.dispatch.before_cursor_execute:
+            sql, params = fn(conn, cursor, sql, params, None, many)
+    return sql, params
 
 
 def _wrapped(conn: Connection, sql: str, params: Any, exc: Exception) -> Exception:

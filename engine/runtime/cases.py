@@ -73,7 +73,10 @@ class WorkflowCache:
 
 
 def load_case(uow: Any, instance_id: str) -> Case:
-    row = get_instance_row(uow.session, instance_id, for_update=True)
+    locked = getattr(uow, "locked", None)
+    row = locked.pop(instance_id, None) if locked else None  # already locked with its batch (jobs/executor.py)
+    if row is None:
+        row = get_instance_row(uow.session, instance_id, for_update=True)
     model = uow.services.models.get(uow.session, row.definition_id)
     wf = uow.services.workflows.take(row.id, row.version)
     if wf is None or wf.spec is not model.spec:
