@@ -405,7 +405,8 @@ OPENAPI: dict[str, Any] = {
             "responses": {"204": _NO_CONTENT, "403": _ERR, "404": _ERR}}},
         "/external-task/{id}/retries": {"put": {
             "operationId": "setExternalTaskResourceRetries", "tags": ["External Task"], "parameters": _ID,
-            "requestBody": _json_body("RetriesDto"), "responses": {"204": _NO_CONTENT, "400": _ERR, "403": _ERR, "404": _ERR}}},
+            "requestBody": _json_body("RetriesDto"),
+            "responses": {"204": _NO_CONTENT, "400": _ERR, "403": _ERR, "404": _ERR}}},
         "/external-task/{id}/errorDetails": {"get": {
             "operationId": "getExternalTaskErrorDetails", "tags": ["External Task"], "parameters": _ID,
             "responses": {"200": {"description": "The error details", "content": {

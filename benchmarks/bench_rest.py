@@ -1,0 +1,331 @@
+"""REST benchmark (not a test): the approval workload of bench_approval (start → window task → 3 parallel department
+tasks → final task: 5 completions per case) driven over HTTP on loopback against ``/engine-rest``, with
+authentication on (HTTP Basic against the engine's users, the 5-minute login cache) as in production.
+
+Each client is a ``requests.Session`` (keep-alive) and does, per case: ``POST /process-definition/key/.../start``,
+then five times ``GET /task?processInstanceId=...`` (the query a client needs) and ``POST /task/{id}/complete``.
+The server runs in separate processes under waitress (threads); with N server processes, N waitress processes
+serve on N ports: by default client i keeps its connection to process i mod N (what a keep-alive connection to a
+pre-forking server gets; a case then stays in one process's workflow cache), ``--spread request`` sends each
+request to the next process instead. ``--think-ms`` adds a pause before each request (people do not click at
+the rate of a loop; default 0: a closed loop, where latency is bounded by throughput: Little's law). CPU seconds
+of the server processes and of the client process are reported per request.
+
+Scenarios: (a) one client in sequence on SQLite: cases/s and completion latency; (b) 20 concurrent clients on
+SQLite; (c) the same two on PostgreSQL (``--postgres-url``, a server URL: a scratch database is created and
+dropped), with 1 and with ``--pg-processes`` server processes.
+
+    python benchmarks/bench_rest.py [--cases 150] [--clients 20] [--cases-per-client 10] [--threads 8]
+        [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--pg-processes 1,2]
+        [--spread client|request] [--think-ms 0,100] [--only a,b,c] [--json out.json]
+    python benchmarks/bench_rest.py --serve --database-url URL --port P [--threads 8]   (one server process)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SAMPLE = ROOT / "bpmn" / "sample" / "sample_parallel_approval.bpmn"
+KEY = "sample_parallel_approval"
+USER, PASSWORD = "bench-clerk", "bench-password-1"
+GROUPS = ("window", "market", "fire", "environment")
+APPROVE = {"accepted": {"value": True, "type": "Boolean"}, "marketApproved": {"value": True, "type": "Boolean"},
+           "fireApproved": {"value": True, "type": "Boolean"}, "envApproved": {"value": True, "type": "Boolean"}}
+
+
+# --- server ---------------------------------------------------------------------------------------------------
+def serve(url: str, port: int, threads: int) -> None:
+    import logging
+
+    from waitress import serve as waitress_serve
+
+    from engine.bootstrap import build_engine
+    from engine.settings import Settings
+    from web.app import create_app
+
+    logging.getLogger("waitress").setLevel(logging.ERROR)
+    app = create_app(build_engine(Settings(database_url=url)))
+    waitress_serve(app, host="127.0.0.1", port=port, threads=threads, connection_limit=200, backlog=256,
+                   channel_timeout=60, ident=None)
+
+
+def prepare(url: str) -> None:
+    """Schema, the diagram and the benchmark's user: a clerk (starts cases) who is in every department the
+    diagram's tasks go to, so the task queries run with the SQL scope filter of a normal user."""
+    from engine.bootstrap import build_engine
+    from engine.settings import Settings
+
+    engine = build_engine(Settings(database_url=url))
+    engine.repository.deploy_files([SAMPLE])
+    engine.identity.add_user(USER, PASSWORD, groups=GROUPS, roles=("clerk", "reviewer"), create_groups=True)
+    engine.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Servers:
+    """``processes`` waitress processes on one database, each on its own port."""
+
+    def __init__(self, url: str, processes: int, threads: int) -> None:
+        self.ports = [free_port() for _ in range(processes)]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.procs = [subprocess.Popen([sys.executable, __file__, "--serve", "--database-url", url, "--port",
+                                        str(p), "--threads", str(threads)], env=env) for p in self.ports]
+        self.bases = [f"http://127.0.0.1:{p}/engine-rest" for p in self.ports]
+
+    def __enter__(self) -> Servers:
+        import requests
+
+        deadline = time.monotonic() + 60
+        for base in self.bases:
+            while True:
+                try:
+                    if requests.get(f"{base}/openapi.json", timeout=2).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("server did not start")
+                time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for p in self.procs:  # only the processes this benchmark started
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+# --- client ---------------------------------------------------------------------------------------------------
+class Client:
+    def __init__(self, bases: list[str], offset: int = 0, spread: str = "client", think: float = 0.0) -> None:
+        import requests
+
+        if spread == "client":
+            bases = [bases[offset % len(bases)]]
+        self.think = think
+        self.sessions = [requests.Session() for _ in bases]
+        for s in self.sessions:
+            s.auth = (USER, PASSWORD)
+        self.bases = bases
+        self.i = offset
+        self.lat: dict[str, list[float]] = {"start": [], "query": [], "complete": []}
+
+    def _next(self) -> tuple[Any, str]:
+        self.i += 1
+        k = self.i % len(self.bases)
+        return self.sessions[k], self.bases[k]
+
+    def _call(self, kind: str, method: str, path: str, **kw: Any) -> Any:
+        s, base = self._next()
+        if self.think:
+            time.sleep(self.think)
+        t0 = time.perf_counter()
+        r = s.request(method, base + path, timeout=60, **kw)
+        self.lat[kind].append(time.perf_counter() - t0)
+        if r.status_code >= 300:
+            raise RuntimeError(f"{method} {path}: {r.status_code} {r.text[:300]}")
+        return r
+
+    def case(self, n: str) -> None:
+        pi = self._call("start", "POST", f"/process-definition/key/{KEY}/start",
+                        json={"businessKey": n, "variables": {"applicant": {"value": "x", "type": "String"}}}).json()
+        for _ in range(5):
+            tasks = self._call("query", "GET", "/task", params={"processInstanceId": pi["id"],
+                                                                 "maxResults": "10"}).json()
+            if not tasks:
+                raise RuntimeError(f"case {n}: no task to complete")
+            self._call("complete", "POST", f"/task/{tasks[0]['id']}/complete", json={"variables": APPROVE})
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(q * (len(v) - 1))))] * 1000
+
+
+def summary(lat: dict[str, list[float]]) -> dict[str, Any]:
+    return {f"{k}_{name}_ms": round(pct(v, q), 2) for k, v in lat.items()
+            for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))} | \
+        {"completions": len(lat["complete"]), "requests": sum(len(v) for v in lat.values())}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_clients(bases: list[str], clients: int, cases_each: int, tag: str, pids: list[int],
+                spread: str = "client", think: float = 0.0) -> dict[str, Any]:
+    workers = [Client(bases, i, spread, think) for i in range(clients)]
+    for i, w in enumerate(workers):  # warm up: log in once per server process, load the diagram
+        w.case(f"WARM-{tag}-{i}")
+        w.lat = {"start": [], "query": [], "complete": []}
+    barrier = threading.Barrier(clients + 1)
+    errors: list[BaseException] = []
+
+    def go(w: Client, i: int) -> None:
+        barrier.wait()
+        try:
+            for k in range(cases_each):
+                w.case(f"{tag}-{i}-{k}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(w, i)) for i, w in enumerate(workers)]
+    for t in threads:
+        t.start()
+    load0 = os.getloadavg()[0]
+    server0, client0 = sum(cpu_seconds(p) for p in pids), time.process_time()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    server_cpu, client_cpu = sum(cpu_seconds(p) for p in pids) - server0, time.process_time() - client0
+    if errors:
+        raise errors[0]
+    lat: dict[str, list[float]] = {"start": [], "query": [], "complete": []}
+    for w in workers:
+        for k, v in w.lat.items():
+            lat[k].extend(v)
+    cases = clients * cases_each
+    requests_made = sum(len(v) for v in lat.values())
+    return {"clients": clients, "cases": cases, "think_ms": think * 1000, "seconds": round(wall, 2),
+            "cases_per_s": round(cases / wall, 1), "completions_per_s": round(5 * cases / wall, 1),
+            "server_cpu_ms_per_request": round(1000 * server_cpu / requests_made, 2),
+            "client_cpu_ms_per_request": round(1000 * client_cpu / requests_made, 2),
+            "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2), **summary(lat)}
+
+
+def check_ended(url: str, expected: int) -> None:
+    from engine.bootstrap import build_engine
+    from engine.settings import Settings
+
+    engine = build_engine(Settings(database_url=url))
+    ended = len(engine.runtime.instances(state="COMPLETED"))
+    engine.close()
+    if ended < expected:
+        raise RuntimeError(f"only {ended} of {expected} cases ended")
+
+
+def scenario(url: str, processes: int, threads: int, cases: int, clients: int, cases_each: int,
+             label: str, spread: str, thinks: list[float]) -> dict[str, Any]:
+    prepare(url)
+    out: dict[str, Any] = {"label": label, "server_processes": processes, "threads": threads, "spread": spread,
+                           "runs": []}
+    total = 0
+    with Servers(url, processes, threads) as servers:
+        pids = [p.pid for p in servers.procs]
+        if cases:
+            out["runs"].append(run_clients(servers.bases, 1, cases, f"{label}-seq", pids, spread))
+            total += cases
+            print(label, "1 client:", json.dumps(out["runs"][-1]), flush=True)
+        for think in thinks if clients else []:
+            out["runs"].append(run_clients(servers.bases, clients, cases_each, f"{label}-par{think}", pids, spread,
+                                           think))
+            total += clients * cases_each
+            print(label, f"{clients} clients, think {think * 1000:.0f} ms:", json.dumps(out["runs"][-1]), flush=True)
+    check_ended(url, total)
+    return out
+
+
+def pg_database(server_url: str) -> tuple[str, Any]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"ow_bench_rest_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False), drop
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--database-url")
+    ap.add_argument("--port", type=int)
+    ap.add_argument("--threads", type=int, default=8, help="waitress threads per server process")
+    ap.add_argument("--cases", type=int, default=150, help="cases of the one sequential client")
+    ap.add_argument("--clients", type=int, default=20)
+    ap.add_argument("--cases-per-client", type=int, default=10)
+    ap.add_argument("--sqlite-processes", default="1", help="server processes on SQLite, e.g. 1,2")
+    ap.add_argument("--postgres-url", default=os.environ.get("ONEWINDOW_BENCH_POSTGRES_URL"),
+                    help="a PostgreSQL server URL (a scratch database is created on it); none: skip (c)")
+    ap.add_argument("--pg-processes", default="1,2", help="server processes on PostgreSQL, e.g. 1,2")
+    ap.add_argument("--spread", choices=("client", "request"), default="client",
+                    help="several server processes: a client keeps to one (default) or each request goes to the next")
+    ap.add_argument("--think-ms", default="0,100",
+                    help="pauses before each request of the concurrent clients, one run each (comma-separated)")
+    ap.add_argument("--only", default="a,b,c")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    if args.serve:
+        serve(args.database_url, args.port, args.threads)
+        return
+    only = set(args.only.split(","))
+    thinks = [float(x) / 1000 for x in args.think_ms.split(",")]
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "load_at_start": [round(x, 2) for x in os.getloadavg()]},
+        "scenarios": []}
+    from benchmarks.bench_approval import _loop  # the same calibration loop (docs/performance.md)
+
+    results["machine"]["calibration_one_core_s_before"] = _loop()
+    print(json.dumps(results["machine"]), flush=True)
+    if only & {"a", "b"}:
+        for n in [int(x) for x in args.sqlite_processes.split(",")]:
+            with tempfile.TemporaryDirectory() as tmp:
+                url = f"sqlite:///{tmp}/bench.db"
+                results["scenarios"].append(scenario(
+                    url, n, args.threads, args.cases if "a" in only else 0,
+                    args.clients if "b" in only else 0, args.cases_per_client, f"sqlite-{n}p", args.spread, thinks))
+    if "c" in only and args.postgres_url:
+        for n in [int(x) for x in args.pg_processes.split(",")]:
+            url, drop = pg_database(args.postgres_url)
+            try:
+                results["scenarios"].append(scenario(url, n, args.threads, args.cases, args.clients,
+                                                     args.cases_per_client, f"postgresql-{n}p", args.spread,
+                                                     thinks))
+            finally:
+                drop()
+    results["machine"]["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["machine"]["calibration_one_core_s_after"] = _loop()
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    print(json.dumps(results["machine"]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
