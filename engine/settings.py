@@ -26,6 +26,10 @@ class Settings:
     # notifications (outbox): a JSON-lines file to deliver them to (the edge: mail/SMS gateways plug in here);
     # None = the log
     notify_file: str | None = None
+    # window intake (一窗受理): the 办件编号 is ``case_number_format`` with {region} (``region_code``, 行政区划代码),
+    # {date} (the local day, strftime spec) and {seq} (the sequence of the number with {seq} left out: daily here)
+    region_code: str = "330100"
+    case_number_format: str = "{region}-{date:%Y%m%d}-{seq:04d}"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -40,4 +44,6 @@ class Settings:
             office_hours=os.environ.get("ONEWINDOW_OFFICE_HOURS", "08:30-12:00,14:30-17:30"),
             calendar_region=os.environ.get("ONEWINDOW_CALENDAR_REGION") or None,
             notify_file=os.environ.get("ONEWINDOW_NOTIFY_FILE") or None,
+            region_code=os.environ.get("ONEWINDOW_REGION_CODE") or "330100",
+            case_number_format=os.environ.get("ONEWINDOW_CASE_NUMBER_FORMAT") or "{region}-{date:%Y%m%d}-{seq:04d}",
         )

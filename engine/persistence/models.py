@@ -386,3 +386,50 @@ class UserRole(Base):
     __table_args__ = (CheckConstraint("role IN ('" + "', '".join(ROLE_NAMES) + "')", name="role"),)
     user_id: Mapped[str] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(16), primary_key=True, index=True)
+
+
+# --- window intake (一窗受理): applications and their 办件编号 -------------------------------------------------------
+class CaseNumberCounter(Base):
+    """The sequence of 办件编号 per scope (the number with its sequence left out, e.g. ``330100-20260302-#``: a
+    daily sequence per region). Taken with ``UPDATE ... SET value = value + 1 RETURNING value`` in the command that
+    records the application, so two clerks never get the same number (engine/intake/numbers.py)."""
+
+    __tablename__ = "case_number_counter"
+    scope: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class IntakeApplication(Base):
+    """An application received at the window (一窗受理), before and after it becomes a case: NOTIFIED (一次性告知,
+    waiting for 补正; no case, no clock), ACCEPTED (受理 or 容缺受理: ``instance_id`` is the case, its business key
+    is ``number``), REJECTED (不予受理, ``reason``). JSON columns: the applicant, the materials checklist, the notice,
+    the 容缺 commitment, the application's own log of actions."""
+
+    __tablename__ = "intake_application"
+    __table_args__ = (Index("ix_intake_application_state_created", "state", "created"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    item_key: Mapped[str] = mapped_column(String(255), index=True)
+    item_name: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))  # NOTIFIED ACCEPTED REJECTED
+    outcome: Mapped[str] = mapped_column(String(16))  # accept gap notify reject (the last decision)
+    applicant_name: Mapped[str] = mapped_column(String(255), index=True)
+    applicant_phone: Mapped[str | None] = mapped_column(String(32))
+    applicant_json: Mapped[str] = mapped_column(Text)
+    materials_json: Mapped[str] = mapped_column(Text)
+    notice_json: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    commitment_json: Mapped[str | None] = mapped_column(Text)
+    log_json: Mapped[str] = mapped_column(Text)
+    instance_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    follow_up_task_id: Mapped[str | None] = mapped_column(String(64))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    promised_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    legal_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str | None] = mapped_column(String(128))
+    updated: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str | None] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
