@@ -433,3 +433,19 @@ class IntakeApplication(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+# --- in-app notifications (the bell): one row per message and user, with its read state ---------------------------
+class Notification(Base):
+    """A notification of the outbox (``message_id``) for one user, fanned out in the transaction that queued the
+    message (``engine.notifications``: ``user:x`` is x, ``group:g`` its members, ``role:supervisor`` the
+    supervisors, ``role:leader`` the leaders of the departments concerned). ``read_at`` is the user's read state:
+    the bell counts the rows of a user with ``read_at IS NULL`` (index ``user_id, read_at``)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user_read", "user_id", "read_at"),)
+    user_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    message_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # the outbox channel: notice urge assignment ...
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
