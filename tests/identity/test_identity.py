@@ -189,3 +189,25 @@ def test_access_of_a_user(ident):
         ident.access("rev")
     with pytest.raises(NotFound):
         ident.access("ghost")
+
+
+def test_a_login_and_a_request_s_access_read_the_user_in_one_statement(engine, ident):
+    from sqlalchemy import event
+
+    ident.add_user("one", "password-1", groups=["g1", "g2"], roles=["reviewer", "leader"], create_groups=True)
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(engine.db, "before_cursor_execute", listener)
+    try:
+        user = ident.authenticate("one", "password-1")
+        login_statements = len(seen)
+        who = ident.access("one")
+    finally:
+        event.remove(engine.db, "before_cursor_execute", listener)
+    assert user is not None and user.groups == ("g1", "g2") and user.roles == ("reviewer", "leader")
+    assert who.groups == ("g1", "g2") and set(who.roles) == {"reviewer", "leader"}
+    selects = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+    assert login_statements == 1 and len(selects) == 2, seen

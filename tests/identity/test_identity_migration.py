@@ -31,7 +31,7 @@ def test_down_to_0007_and_up_again(database_url, clock):
 
     again = build_engine(Settings(database_url=database_url), clock=clock)  # upgrades to head on the way
     try:
-        assert migrate.current_revision(again.db) == migrate.head_revision() == "0008"
+        assert migrate.current_revision(again.db) == migrate.head_revision()
         with again.db.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
         assert again.identity.users() == []
