@@ -495,6 +495,9 @@ class Engine:
         self.cases = CaseService(executor)
         self.notifications = NotificationService(executor)
         self.identity = IdentityService(executor)
+        from engine.intake import IntakeService
+
+        self.intake = IntakeService(executor)
 
     @property
     def clock(self) -> Any:
