@@ -21,7 +21,7 @@ from engine.settings import Settings
 # modules that register job handlers (deadline warnings and timeouts, notifications)
 import engine.caseclock.policies  # noqa: E402,F401
 import engine.jobs.listeners  # noqa: E402,F401 - camunda:taskListener event="timeout"
-from engine.outbox import JsonlNotifier, LogNotifier  # noqa: E402
+from engine.outbox import JsonlNotifier, LogNotifier, SmtpNotifier  # noqa: E402
 
 
 @dataclass
@@ -34,6 +34,15 @@ class Services:
     workflows: WorkflowCache
     calendar: CalendarStore | None = None
     notifier: Any = None
+
+
+def _notifier(settings: Settings) -> Any:
+    """The JSON-lines file or the log; with ``smtp_host`` also e-mail (SmtpNotifier passes every message on)."""
+    base = JsonlNotifier(settings.notify_file) if settings.notify_file else LogNotifier()
+    if not settings.smtp_host:
+        return base
+    return SmtpNotifier(settings.smtp_host, settings.smtp_port, user=settings.smtp_user,
+                        password=settings.smtp_password, sender=settings.smtp_from, also=base)
 
 
 def build_engine(settings: Settings | None = None, *, clock: Clock | None = None, upgrade: bool = True) -> Engine:
@@ -50,7 +59,7 @@ def build_engine(settings: Settings | None = None, *, clock: Clock | None = None
     services = Services(settings=settings, sandbox=sandbox, script_engine=SandboxScriptEngine(sandbox),
                         models=ModelCache(sandbox), tz=ZoneInfo(settings.timezone), workflows=WorkflowCache(),
                         calendar=calendar,
-                        notifier=JsonlNotifier(settings.notify_file) if settings.notify_file else LogNotifier())
+                        notifier=_notifier(settings))
     services.script_engine.zone = services.tz  # cron cycles inside cases are evaluated in the engine's zone
     executor = Executor(db, clock, services)
     return Engine(db, executor, services)

@@ -55,6 +55,46 @@ class JsonlNotifier:
                 fh.write(json.dumps(message, ensure_ascii=False, default=str) + "\n")
 
 
+class SmtpNotifier:
+    """E-mail: each message goes to the e-mail addresses of the users it was fanned out to (``message["to"]``;
+    users without an address and recipients that are not users get nothing by mail), in one SMTP session, with
+    ``Message-ID: <outbox id@onewindow>`` so a resend after a crash is recognisable. ``also`` is another notifier
+    that receives every message too (the log, the JSON-lines file). Settings: ``ONEWINDOW_SMTP_HOST``, ``_PORT``
+    (25; 465 = implicit TLS), ``_USER``/``_PASSWORD`` (login, with STARTTLS when the server offers it), ``_FROM``."""
+
+    def __init__(self, host: str, port: int = 25, *, user: str | None = None, password: str | None = None,
+                 sender: str = "onewindow@localhost", timeout: float = 10.0, also: Notifier | None = None) -> None:
+        self.host, self.port, self.user, self.password = host, int(port), user, password
+        self.sender, self.timeout, self.also = sender, timeout, also
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.also is not None:
+            self.also.send(message)
+        to = [p["email"] for p in message.get("to") or () if p.get("email")]
+        if not to:
+            return
+        import smtplib
+        from email.message import EmailMessage
+        from email.utils import formatdate
+
+        mail = EmailMessage()
+        mail["Subject"] = message["subject"]
+        mail["From"] = self.sender
+        mail["To"] = ", ".join(to)
+        mail["Message-ID"] = f"<{message['id']}@onewindow>"
+        mail["Date"] = formatdate(localtime=False)
+        mail.set_content(message["body"])
+        smtp_class = smtplib.SMTP_SSL if self.port == 465 else smtplib.SMTP
+        with smtp_class(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.user:
+                smtp.ehlo()
+                if self.port != 465 and smtp.has_extn("starttls"):
+                    smtp.starttls()
+                    smtp.ehlo()
+                smtp.login(self.user, self.password or "")
+            smtp.send_message(mail, from_addr=self.sender, to_addrs=to)
+
+
 def enqueue(uow: Any, *, dedupe_key: str, recipients: list[str], subject: str, body: str,
             instance_id: str | None = None, task_id: str | None = None, channel: str = "notice") -> str | None:
     """Queue a notification in the current transaction. ``dedupe_key`` names the decision (e.g.
@@ -74,7 +114,22 @@ def enqueue(uow: Any, *, dedupe_key: str, recipients: list[str], subject: str, b
                attempts=0, last_error=None, executed_by=None, executed_at=None, retry_at=None, created=uow.now,
                version=1)
     uow.new_job_due(uow.now)
+    # the in-app bell: one unread notification per person behind the recipients, with the decision
+    from engine.notifications import fan_out
+
+    fan_out(uow, message_id=mid, recipients=recipients, kind=channel, task_id=task_id)
     return mid
+
+
+def _people(session: Any, message_id: str) -> list[dict[str, Any]]:
+    """The users the message was fanned out to (engine.notifications), with their e-mail addresses when known."""
+    from sqlalchemy import select
+
+    from engine.persistence.models import Notification, User
+
+    rows = session.execute(select(Notification.user_id, User.email).outerjoin(User, User.id == Notification.user_id)
+                           .where(Notification.message_id == message_id).order_by(Notification.user_id))
+    return [{"user": user_id, "email": email} for user_id, email in rows]
 
 
 @handler("outbox-delivery")
@@ -85,6 +140,6 @@ def _deliver(uow: Any, job: Any, worker_id: str | None) -> str:
     notifier = getattr(uow.services, "notifier", None) or LogNotifier()
     notifier.send({"id": msg.id, "channel": msg.channel, "recipients": msg.recipients.split(","),
                    "subject": msg.subject, "body": msg.body, "instanceId": msg.instance_id, "taskId": msg.task_id,
-                   "created": msg.created.isoformat()})
+                   "created": msg.created.isoformat(), "to": _people(uow.session, msg.id)})
     msg.state, msg.sent_at = "SENT", uow.now
     return "fired"

@@ -26,6 +26,12 @@ class Settings:
     # notifications (outbox): a JSON-lines file to deliver them to (the edge: mail/SMS gateways plug in here);
     # None = the log
     notify_file: str | None = None
+    # e-mail delivery of the notifications (engine.outbox.SmtpNotifier), off unless smtp_host is set
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "onewindow@localhost"
     # window intake (一窗受理): the 办件编号 is ``case_number_format`` with {region} (``region_code``, 行政区划代码),
     # {date} (the local day, strftime spec) and {seq} (the sequence of the number with {seq} left out: daily here)
     region_code: str = "330100"
@@ -44,6 +50,11 @@ class Settings:
             office_hours=os.environ.get("ONEWINDOW_OFFICE_HOURS", "08:30-12:00,14:30-17:30"),
             calendar_region=os.environ.get("ONEWINDOW_CALENDAR_REGION") or None,
             notify_file=os.environ.get("ONEWINDOW_NOTIFY_FILE") or None,
+            smtp_host=os.environ.get("ONEWINDOW_SMTP_HOST") or None,
+            smtp_port=int(os.environ.get("ONEWINDOW_SMTP_PORT") or 25),
+            smtp_user=os.environ.get("ONEWINDOW_SMTP_USER") or None,
+            smtp_password=os.environ.get("ONEWINDOW_SMTP_PASSWORD") or None,
+            smtp_from=os.environ.get("ONEWINDOW_SMTP_FROM") or "onewindow@localhost",
             region_code=os.environ.get("ONEWINDOW_REGION_CODE") or "330100",
             case_number_format=os.environ.get("ONEWINDOW_CASE_NUMBER_FORMAT") or "{region}-{date:%Y%m%d}-{seq:04d}",
         )

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.notifications import UserNotificationsMixin
 from engine.persistence.models import OutboxMessage
 
 from . import clock
@@ -46,8 +47,9 @@ class CaseService:
         return self._ex.run(partial(urging.urge, instance_id=case, task_id=task_id, message=message, actor=actor))
 
 
-class NotificationService:
-    """The outbox, read: ``engine.notifications.list()``."""
+class NotificationService(UserNotificationsMixin):
+    """The outbox, read: ``engine.notifications.list()``; a user's in-app notifications (the bell):
+    ``unread_count(user)``, ``for_user(user)``, ``mark_read(user, ids)``, ``mark_all_read(user)``."""
 
     def __init__(self, ex: Any) -> None:
         self._ex = ex

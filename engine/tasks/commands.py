@@ -79,7 +79,26 @@ def set_assignee(uow: Any, task_id: str, assignee: str | None, actor: str | None
     previous, row.assignee = row.assignee, (assignee or None)
     uow.record("TaskAssigned", instance_id=row.instance_id, task_id=row.id, actor=actor,
                activity_id=row.task_definition_key, assignee=row.assignee, previousAssignee=previous)
+    if row.assignee and row.assignee != previous:
+        _notify_assignee(uow, row, "【转办】" if previous else "【分派】", actor)
     return task_view(uow.session, row)
+
+
+def _notify_assignee(uow: Any, row: Task, label: str, actor: str | None) -> None:
+    """Tell the new holder of a task (assigned, transferred or delegated to them by someone else) through the
+    outbox, in the command's transaction: the bell and any delivery channel."""
+    if not row.assignee or row.assignee == actor:
+        return
+    from engine import outbox
+
+    instance = uow.session.get(ProcessInstance, row.instance_id) if row.instance_id else None
+    case = (instance.business_key or instance.id) if instance is not None else None
+    subject = f"{label}{row.name or row.task_definition_key}" + (f"（办件 {case}）" if case else "")
+    due = f"；办理期限：{row.due.isoformat()}" if row.due is not None else ""
+    outbox.enqueue(uow, dedupe_key=f"assignment:{row.id}:{uuid.uuid4()}", recipients=[f"user:{row.assignee}"],
+                   subject=subject, body=f"任务“{row.name or row.task_definition_key}”已交给您办理"
+                   f"（经办人：{actor or '系统'}{due}）。", instance_id=row.instance_id, task_id=row.id,
+                   channel="assignment")
 
 
 def delegate(uow: Any, task_id: str, user_id: str, actor: str | None = None) -> TaskView:
@@ -93,6 +112,7 @@ def delegate(uow: Any, task_id: str, user_id: str, actor: str | None = None) -> 
     row.delegation_state = "PENDING"
     uow.record("TaskDelegated", instance_id=row.instance_id, task_id=row.id, actor=actor,
                activity_id=row.task_definition_key, owner=row.owner, assignee=user_id)
+    _notify_assignee(uow, row, "【委派】", actor)
     return task_view(uow.session, row)
 
 
