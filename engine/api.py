@@ -498,6 +498,9 @@ class Engine:
         from engine.intake import IntakeService
 
         self.intake = IntakeService(executor)
+        from engine.supervision import SupervisionService
+
+        self.supervision = SupervisionService(executor)
 
     @property
     def clock(self) -> Any:

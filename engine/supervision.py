@@ -1,0 +1,663 @@
+"""效能监察 (supervision): the read model behind the supervisors' dashboard — ``engine.supervision``.
+
+Per department and per service item (the process definition key), for a period and in the caller's data scope:
+the open / warning / overdue cases and tasks, 收件量, 补正率, 办结量, 按时办结率, and the net working days from
+受理 to 办结 (mean, median, P90, suspensions excluded), with the list behind every number. Definitions follow
+domain.md §1.8 and are stated in ``DEFINITIONS`` (the page shows them):
+
+* a case's deadline is its case clock's ``promised_due`` (else ``legal_due``): promise + approved extensions +
+  suspended working days (docs/deadlines.md); its signal is the clock's (``engine.caseclock.clock.signal_of``):
+  OVERDUE when now (for a suspended clock: the start of the open suspension) is past the deadline, WARNING from
+  the clock's ``warn_at``;
+* a task's signal is the inbox's (``TaskView.signal``): OVERDUE when now > due, WARNING when now >= followUp;
+* 办结 (closed): the clock stopped after acceptance (at its ``clockStop`` activity or the case's end), or a case
+  without a clock completed; a terminated case (终止) is not 办结; the 办结时间 is the clock's ``stopped_at``;
+* 补正: the case had a suspension of kind ``supplement`` (补正 after acceptance) or its variable
+  ``supplementRequested`` is true (一次性告知 before acceptance, set by the intake);
+* the department of a task is each of its candidate groups; a case belongs to a department for the in-progress
+  numbers (在办/预警/超期) when one of its **open** tasks is that department's (where it waits now), and for the
+  other numbers when **any** of its tasks was.
+
+Data scope (``engine.identity.Access``): supervisors and admins see every department; a department leader
+(``leader``) sees their own departments only; anybody else is refused (Forbidden).
+
+Every number is an aggregate in SQL (GROUP BY) in a fixed number of statements per report, whatever the number
+of cases; the working-day durations of the closed cases of the period are one query whose rows are counted in
+working days here (the calendar is not in the database), with one count per distinct (受理日, 办结日) pair.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any, Iterator
+
+from sqlalchemy import and_, case, exists, false, func, literal, not_, or_, select, true
+from sqlalchemy.orm import Session
+
+from engine.calendar import CalendarYearUnknown
+from engine.errors import Forbidden, InvalidInput
+from engine.persistence.base import UTCDateTime
+from engine.persistence.models import (
+    CaseClock,
+    CaseSuspension,
+    Group,
+    ProcessDefinition,
+    ProcessInstance,
+    Task,
+    TaskIdentityLink,
+    Variable,
+)
+
+PI = ProcessInstance.__table__.c
+CC = CaseClock.__table__.c
+T = Task.__table__.c
+L = TaskIdentityLink.__table__.c
+V = Variable.__table__.c
+_SUSP = CaseSuspension.__table__
+OPEN_SUSP = _SUSP.alias("open_susp")
+OS = OPEN_SUSP.c
+SUPPLEMENT_VARIABLE = "supplementRequested"
+
+ROLES = ("supervisor", "leader", "admin")
+
+# name: (kind: case | task, label)
+METRICS: dict[str, tuple[str, str]] = {
+    "open_cases": ("case", "在办件"),
+    "warning_cases": ("case", "预警件"),
+    "overdue_cases": ("case", "超期在办件"),
+    "received": ("case", "收件量"),
+    "supplement": ("case", "补正件"),
+    "closed": ("case", "办结量"),
+    "closed_on_time": ("case", "按时办结件"),
+    "closed_late": ("case", "超期办结件"),
+    "overdue_all": ("case", "超期件（超期办结 + 超期在办）"),
+    "open_tasks": ("task", "在办任务"),
+    "warning_tasks": ("task", "预警任务"),
+    "overdue_tasks": ("task", "超期任务"),
+}
+ALIASES = {"open": "open_cases", "warning": "warning_cases", "overdue": "overdue_cases"}
+CASE_METRICS = tuple(k for k, (kind, _) in METRICS.items() if kind == "case")
+TASK_METRICS = tuple(k for k, (kind, _) in METRICS.items() if kind == "task")
+
+DEFINITIONS: tuple[tuple[str, str], ...] = (
+    ("在办件", "未办结、未终止的办件（当前时点，不含已终止）；按部门统计时，指该部门有未办任务的办件。"),
+    ("预警件", "在办件中，办理时限已进入预警期（当前时间 ≥ 预警时间，默认承诺时限前 max(1, ⌈20%×承诺时限⌉) 个工作日）且未超期。"),
+    ("超期在办件", "在办件中，当前时间已超过办结期限（承诺时限 + 批准的延期 + 挂起的工作日）；挂起中的办件按挂起开始时间判断。"),
+    ("在办/预警/超期任务", "未完成的任务；超期：当前时间晚于任务期限（due）；预警：当前时间不早于提醒时间（followUp）且未超期。任务的部门为其候选组。"),
+    ("收件量", "期间内收件（流程启动）的办件数。"),
+    ("补正率", "需要补正的办件 ÷ 收件量；需要补正：受理后有“补正”挂起，或受理前一次性告知（办件变量 supplementRequested 为真）。"),
+    ("办结量", "期间内办结的办件数：受理后计时停止（出件/办结环节完成或流程结束）；终止的办件不计。"),
+    ("按时办结率", "办结时间 ≤ 办结期限（承诺时限 + 批准的延期 + 挂起的工作日）的办结件 ÷ 有办结期限的办结件。"),
+    ("超期件", "超期办结件 + 超期在办件。"),
+    ("平均/中位/P90 办理时长", "受理日（不计）至办结日的工作日数，扣除挂起的工作日；P90 为最近秩法第 90 百分位。"),
+    ("部门口径", "在办、预警、超期按办件当前所在部门（有未办任务的部门）统计；收件、补正、办结、时长按办理过该办件的所有部门统计，一个办件可计入多个部门，各部门之和可大于合计。"),
+    ("日期范围", "收件量、补正率按收件时间，办结量、按时办结率、办理时长按办结时间落在范围内统计；指定范围时，在办/预警/超期办件按收件时间、任务按创建时间限定在范围内；不指定则为全部。"),
+)
+
+
+# --- filters and results -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SupervisionFilter:
+    """The dashboard's filters: a period of local dates (both included; None = open end), a department (candidate
+    group id) and a service item (process definition key)."""
+
+    start: date | None = None
+    end: date | None = None
+    department: str | None = None
+    item: str | None = None
+
+    def checked(self) -> SupervisionFilter:
+        if self.start and self.end and self.start > self.end:
+            raise InvalidInput(f"the period starts on {self.start.isoformat()} after it ends on "
+                               f"{self.end.isoformat()}", start=self.start.isoformat(), end=self.end.isoformat())
+        return replace(self, department=(self.department or "").strip() or None, item=(self.item or "").strip() or None)
+
+
+@dataclass
+class Figures:
+    """The numbers of one row (a department, a service item, or the total)."""
+
+    open_cases: int = 0
+    warning_cases: int = 0
+    overdue_cases: int = 0
+    received: int = 0
+    supplement: int = 0
+    closed: int = 0
+    closed_timed: int = 0  # closed cases with a deadline (the denominator of 按时办结率)
+    closed_on_time: int = 0
+    closed_late: int = 0
+    open_tasks: int = 0
+    warning_tasks: int = 0
+    overdue_tasks: int = 0
+    durations: list[int] = field(default_factory=list)
+
+    @property
+    def overdue_all(self) -> int:
+        return self.closed_late + self.overdue_cases
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.closed_on_time / self.closed_timed if self.closed_timed else None
+
+    @property
+    def supplement_rate(self) -> float | None:
+        return self.supplement / self.received if self.received else None
+
+    @property
+    def avg_days(self) -> float | None:
+        return sum(self.durations) / len(self.durations) if self.durations else None
+
+    @property
+    def median_days(self) -> float | None:
+        return float(statistics.median(self.durations)) if self.durations else None
+
+    @property
+    def p90_days(self) -> int | None:
+        return p90(self.durations)
+
+    def value(self, metric: str) -> int:
+        return int(getattr(self, metric))
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {m: self.value(m) for m in METRICS}
+        out.update(onTimeRate=self.on_time_rate, supplementRate=self.supplement_rate, avgDays=self.avg_days,
+                   medianDays=self.median_days, p90Days=self.p90_days, closedWithDeadline=self.closed_timed)
+        return out
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    name: str
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class Report:
+    now: datetime
+    filter: SupervisionFilter
+    scope: tuple[str, ...] | None  # the departments the caller may see; None = all
+    departments: list[Row]
+    items: list[Row]
+    total: Figures
+    department_names: dict[str, str]
+    item_names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    instance_id: str
+    business_key: str | None
+    item: str
+    item_name: str
+    departments: tuple[str, ...]
+    steps: tuple[str, ...]  # the open tasks' names (where the case waits)
+    state: str  # 在办 / 挂起 / 办结 / 终止 ...
+    signal: str  # ON_TIME WARNING OVERDUE
+    received_at: datetime
+    accepted_at: datetime | None
+    due: datetime | None
+    closed_at: datetime | None
+    net_days: int | None
+    supplement: bool
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    task_id: str
+    name: str | None
+    instance_id: str
+    business_key: str | None
+    item: str
+    item_name: str
+    departments: tuple[str, ...]
+    assignee: str | None
+    created: datetime
+    due: datetime | None
+    follow_up: datetime | None
+    signal: str
+
+
+@dataclass(frozen=True)
+class ListPage:
+    metric: str
+    kind: str  # case | task
+    total: int
+    rows: list[Any]
+
+
+def p90(values: list[int]) -> int | None:
+    """The 90th percentile by the nearest-rank method (the smallest value with at least 90 % of values <= it)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
+
+
+def metric_name(metric: str) -> str:
+    metric = ALIASES.get(metric, metric)
+    if metric not in METRICS:
+        raise InvalidInput(f"unknown supervision metric '{metric}' (known: {', '.join(METRICS)})", metric=metric)
+    return metric
+
+
+def scope_of(access: Any) -> tuple[str, ...] | None:
+    """The departments ``access`` may see on the dashboard: None = all (supervisor, admin), a leader's own
+    departments; Forbidden for anybody else."""
+    if access.sees_all:
+        return None
+    if "leader" in access.roles:
+        return tuple(access.groups)
+    raise Forbidden(f"user {access.user_id} (roles: {', '.join(access.roles) or 'none'}) may not see the "
+                    f"supervision dashboard (效能监察): that needs the role supervisor, leader or admin",
+                    user_id=access.user_id)
+
+
+# --- SQL building blocks -------------------------------------------------------------------------------------------
+class _Sql:
+    """The conditions of one report: the instant ``now``, the period [lo, hi) as UTC instants, the departments."""
+
+    def __init__(self, now: datetime, lo: datetime | None, hi: datetime | None, depts: tuple[str, ...] | None):
+        self.now = literal(now, UTCDateTime())
+        self.lo = literal(lo, UTCDateTime()) if lo else None
+        self.hi = literal(hi, UTCDateTime()) if hi else None
+        self.depts = depts  # None: no department restriction
+
+    def in_period(self, col: Any) -> Any:
+        conds = []
+        if self.lo is not None:
+            conds.append(col >= self.lo)
+        if self.hi is not None:
+            conds.append(col < self.hi)
+        return and_(true(), *conds)
+
+    # the case side (process_instance LEFT JOIN case_clock LEFT JOIN the open suspension)
+    @staticmethod
+    def case_from() -> Any:
+        return ProcessInstance.__table__.outerjoin(CaseClock.__table__, CC.instance_id == PI.id).outerjoin(
+            OPEN_SUSP, and_(OS.instance_id == PI.id, OS.ended_at.is_(None)))
+
+    def case_conditions(self) -> dict[str, Any]:
+        due = func.coalesce(CC.promised_due, CC.legal_due)
+        at = func.coalesce(OS.started_at, self.now)
+        running = CC.state.in_(("RUNNING", "SUSPENDED"))
+        is_open = and_(PI.state.in_(("ACTIVE", "SUSPENDED")), or_(CC.state.is_(None), CC.state != "STOPPED"),
+                       self.in_period(PI.started_at))
+        overdue = and_(running, due.is_not(None), at > due)
+        closed_at = func.coalesce(CC.stopped_at, PI.ended_at)
+        closed = and_(PI.state != "TERMINATED",
+                      or_(and_(CC.state == "STOPPED", CC.accepted_at.is_not(None)),
+                          and_(CC.instance_id.is_(None), PI.state == "COMPLETED")),
+                      self.in_period(closed_at))
+        supplement = _needed_supplement()
+        received = self.in_period(PI.started_at)
+        return {
+            "open_cases": is_open,
+            "warning_cases": and_(is_open, running, not_(overdue), CC.warn_at.is_not(None), at >= CC.warn_at),
+            "overdue_cases": and_(is_open, overdue),
+            "received": received,
+            "supplement": and_(received, supplement),
+            "closed": closed,
+            "closed_timed": and_(closed, due.is_not(None)),
+            "closed_on_time": and_(closed, due.is_not(None), closed_at <= due),
+            "closed_late": and_(closed, due.is_not(None), closed_at > due),
+        }
+
+    def case_metric(self, metric: str, conds: dict[str, Any], dept_open: Any, dept_any: Any) -> Any:
+        """The condition of a case metric with the department relation (``dept_*`` None: none)."""
+        def rel(cond: Any, r: Any) -> Any:
+            return cond if r is None else and_(cond, r)
+        if metric == "overdue_all":
+            return or_(rel(conds["overdue_cases"], dept_open), rel(conds["closed_late"], dept_any))
+        return rel(conds[metric], dept_open if metric in ("open_cases", "warning_cases", "overdue_cases")
+                   else dept_any)
+
+    def dept_relations(self, depts: tuple[str, ...] | None) -> tuple[Any, Any]:
+        """(an open task of one of ``depts``, any task of one of them) as conditions on PI.id; (None, None)
+        when there is no department restriction."""
+        if depts is None:
+            return None, None
+        if not depts:
+            return false(), false()
+        base = select(T.instance_id).select_from(Task.__table__.join(TaskIdentityLink.__table__,
+                                                                     L.task_id == T.id))
+        any_task = PI.id.in_(base.where(L.group_id.in_(depts)))
+        open_task = PI.id.in_(base.where(L.group_id.in_(depts), T.state == "ACTIVE"))
+        return open_task, any_task
+
+    # the task side
+    def task_conditions(self) -> dict[str, Any]:
+        is_open = and_(T.state == "ACTIVE", self.in_period(T.created))
+        overdue = and_(T.due.is_not(None), T.due < self.now)
+        return {"open_tasks": is_open,
+                "warning_tasks": and_(is_open, not_(overdue), T.follow_up.is_not(None), T.follow_up <= self.now),
+                "overdue_tasks": and_(is_open, overdue)}
+
+
+def _needed_supplement() -> Any:
+    """The case needed 补正: a ``supplement`` suspension, or the intake's ``supplementRequested`` variable true."""
+    return or_(exists().where(_SUSP.c.instance_id == PI.id, _SUSP.c.kind == "supplement"),
+               exists().where(V.instance_id == PI.id, V.name == SUPPLEMENT_VARIABLE, V.value_json == "true"))
+
+
+def _count(cond: Any) -> Any:
+    return func.sum(case((cond, 1), else_=0))
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(v for v in (text or "").split(",") if v)
+
+
+# --- the service -----------------------------------------------------------------------------------------------
+class SupervisionService:
+    """``engine.supervision``: ``report(access, filter)`` and ``cases/tasks`` lists (``list_page``, ``iter_rows``)."""
+
+    def __init__(self, ex: Any) -> None:
+        self._ex = ex
+
+    # helpers
+    def _bounds(self, flt: SupervisionFilter) -> tuple[datetime | None, datetime | None]:
+        tz = self._ex.services.tz
+        lo = datetime.combine(flt.start, time(0), tz) if flt.start else None
+        hi = datetime.combine(flt.end + timedelta(days=1), time(0), tz) if flt.end else None
+        return lo, hi
+
+    @staticmethod
+    def _depts(scope: tuple[str, ...] | None, flt: SupervisionFilter) -> tuple[str, ...] | None:
+        """The department restriction: the filter's department within the scope."""
+        if flt.department:
+            return (flt.department,) if scope is None or flt.department in scope else ()
+        return scope
+
+    @staticmethod
+    def _names(session: Session) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+        """(department id -> name, definition key -> name of its latest version, definition id -> key)."""
+        depts = {gid: name for gid, name, kind in session.execute(
+            select(Group.id, Group.name, Group.type)) if kind == "department"}
+        item_names: dict[str, str] = {}
+        def_keys: dict[str, str] = {}
+        for did, key, name, _version in session.execute(select(
+                ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.version)
+                .order_by(ProcessDefinition.key, ProcessDefinition.version)):
+            item_names[key] = name or key
+            def_keys[did] = key
+        return depts, item_names, def_keys
+
+    # the report
+    def report(self, access: Any, flt: SupervisionFilter | None = None) -> Report:
+        scope = scope_of(access)
+        flt = (flt or SupervisionFilter()).checked()
+        now = self._ex.clock.now()
+        return self._ex.read(lambda s: self._report(s, scope, flt, now))
+
+    def _report(self, session: Session, scope: tuple[str, ...] | None, flt: SupervisionFilter,
+                now: datetime) -> Report:
+        conn = session.connection()
+        lo, hi = self._bounds(flt)
+        depts = self._depts(scope, flt)
+        sql = _Sql(now, lo, hi, depts)
+        dept_names, item_names, def_keys = self._names(session)
+        conds = sql.case_conditions()
+        by_dept: dict[str, Figures] = {}
+        by_item: dict[str, Figures] = {}
+
+        # 1. cases per department: (case, department) pairs with "has an open task there"
+        pair_q = select(T.instance_id.label("iid"), L.group_id.label("dept"),
+                        func.max(case((T.state == "ACTIVE", 1), else_=0)).label("has_open")).select_from(
+            Task.__table__.join(TaskIdentityLink.__table__, L.task_id == T.id)).where(L.group_id.is_not(None))
+        if depts is not None:
+            pair_q = pair_q.where(L.group_id.in_(depts) if depts else false())
+        pairs = pair_q.group_by(T.instance_id, L.group_id).subquery("pairs")
+        has_open = pairs.c.has_open == 1
+        case_cols = list(conds)
+        cols = [_count(and_(conds[n], has_open) if n in ("open_cases", "warning_cases", "overdue_cases")
+                       else conds[n]).label(n) for n in case_cols]
+        stmt = select(pairs.c.dept, *cols).select_from(sql.case_from().join(pairs, pairs.c.iid == PI.id))
+        if flt.item:
+            stmt = stmt.where(PI.definition_key == flt.item)
+        for row in conn.execute(stmt.group_by(pairs.c.dept)):
+            fig = by_dept.setdefault(row.dept, Figures())
+            for n in case_cols:
+                setattr(fig, n, int(getattr(row, n) or 0))
+
+        # 2. cases per service item (each case once)
+        dept_open, dept_any = sql.dept_relations(depts)
+        cols = [_count(sql.case_metric(n, conds, dept_open, dept_any)).label(n) for n in case_cols]
+        stmt = select(PI.definition_key, *cols).select_from(sql.case_from())
+        if flt.item:
+            stmt = stmt.where(PI.definition_key == flt.item)
+        if dept_any is not None:
+            stmt = stmt.where(dept_any)
+        for row in conn.execute(stmt.group_by(PI.definition_key)):
+            if any(getattr(row, n) for n in case_cols):
+                fig = by_item.setdefault(row.definition_key, Figures())
+                for n in case_cols:
+                    setattr(fig, n, int(getattr(row, n) or 0))
+
+        # 3. open tasks per (candidate groups, definition): split into departments and items here
+        tconds = sql.task_conditions()
+        stmt = (select(T.candidate_groups, T.definition_id, _count(tconds["open_tasks"]).label("open_tasks"),
+                       _count(tconds["warning_tasks"]).label("warning_tasks"),
+                       _count(tconds["overdue_tasks"]).label("overdue_tasks"))
+                .where(tconds["open_tasks"]).group_by(T.candidate_groups, T.definition_id))
+        for row in conn.execute(stmt):
+            key = def_keys.get(row.definition_id, row.definition_id)
+            if flt.item and key != flt.item:
+                continue
+            groups = _split(row.candidate_groups)
+            seen = groups if depts is None else tuple(g for g in groups if g in depts)
+            if depts is not None and not seen:
+                continue
+            for g in seen:
+                fig = by_dept.setdefault(g, Figures())
+                for n in TASK_METRICS:
+                    setattr(fig, n, getattr(fig, n) + int(getattr(row, n) or 0))
+            fig = by_item.setdefault(key, Figures())
+            for n in TASK_METRICS:
+                setattr(fig, n, getattr(fig, n) + int(getattr(row, n) or 0))
+
+        # 4. net working days of the closed cases of the period, with their departments
+        closed_cond = conds["closed"] if dept_any is None else and_(conds["closed"], dept_any)
+        stmt = (select(PI.id, PI.definition_key, CC.region, CC.accepted_at,
+                       func.coalesce(CC.stopped_at, PI.ended_at).label("closed_at"), CC.suspended_days)
+                .select_from(sql.case_from()).where(closed_cond, CC.accepted_at.is_not(None)))
+        if flt.item:
+            stmt = stmt.where(PI.definition_key == flt.item)
+        closed = conn.execute(stmt).all()
+        durations = self._durations(session, [(r.region, r.accepted_at, r.closed_at, r.suspended_days)
+                                              for r in closed])
+        if closed:
+            ids = [r.id for r in closed]
+            case_depts: dict[str, set[str]] = {}
+            for chunk in range(0, len(ids), 500):
+                q = (select(T.instance_id, L.group_id).distinct()
+                     .select_from(Task.__table__.join(TaskIdentityLink.__table__, L.task_id == T.id))
+                     .where(T.instance_id.in_(ids[chunk:chunk + 500]), L.group_id.is_not(None)))
+                for iid, g in conn.execute(q):
+                    if depts is None or g in depts:
+                        case_depts.setdefault(iid, set()).add(g)
+            for r, days in zip(closed, durations):
+                by_item.setdefault(r.definition_key, Figures()).durations.append(days)
+                for g in case_depts.get(r.id, ()):
+                    by_dept.setdefault(g, Figures()).durations.append(days)
+
+        total = Figures()
+        for fig in by_item.values():
+            for n in case_cols + list(TASK_METRICS):
+                setattr(total, n, getattr(total, n) + getattr(fig, n))
+            total.durations.extend(fig.durations)
+
+        # the rows: every department in scope (with zeros), every item with a number
+        shown = set(by_dept)
+        if depts is not None:
+            shown |= set(depts)
+        elif not flt.department:
+            shown |= set(dept_names)
+        dept_rows = [Row(d, dept_names.get(d, d), by_dept.get(d, Figures())) for d in sorted(shown)]
+        items = set(by_item) | ({flt.item} if flt.item else set())
+        item_rows = [Row(k, item_names.get(k, k), by_item.get(k, Figures())) for k in sorted(items)]
+        return Report(now=now, filter=flt, scope=scope, departments=dept_rows, items=item_rows, total=total,
+                      department_names=dept_names, item_names=item_names)
+
+    def _durations(self, session: Session, rows: list[tuple[str | None, datetime, datetime, int | None]]) -> list[int]:
+        """Net working days per closed case: working days after the 受理日 up to the 办结日 (the counting of
+        deadlines: the day of acceptance is not counted) minus the suspended working days; one calendar count per
+        distinct (region, 受理日, 办结日)."""
+        store = self._ex.services.calendar
+        cals: dict[str | None, Any] = {}
+        memo: dict[tuple[str | None, date, date], int] = {}
+        out = []
+        for region, accepted, closed, suspended in rows:
+            cal = cals.get(region)
+            if cal is None:
+                cal = cals[region] = store.from_session(session, region)
+            first, last = accepted.astimezone(cal.tz).date(), closed.astimezone(cal.tz).date()
+            key = (region, first, last)
+            if key not in memo:
+                memo[key] = _between(cal, first + timedelta(days=1), last) if last > first else 0
+            out.append(max(0, memo[key] - int(suspended or 0)))
+        return out
+
+    # the lists
+    def list_page(self, access: Any, metric: str, flt: SupervisionFilter | None = None, *, offset: int = 0,
+                  limit: int | None = 50) -> ListPage:
+        """The cases or tasks behind a number, ordered by deadline (soonest first, none last): one count, one
+        page, one read of the page's tasks (departments and steps)."""
+        scope = scope_of(access)
+        metric = metric_name(metric)
+        flt = (flt or SupervisionFilter()).checked()
+        if offset < 0 or (limit is not None and limit < 1):
+            raise InvalidInput(f"offset must be >= 0 and limit >= 1, got {offset} and {limit}")
+        now = self._ex.clock.now()
+        return self._ex.read(lambda s: self._list(s, scope, metric, flt, now, offset, limit))
+
+    def iter_rows(self, access: Any, metric: str, flt: SupervisionFilter | None = None, *,
+                  batch: int = 2000) -> Iterator[Any]:
+        """Every row of a list (the CSV export), read ``batch`` rows per query."""
+        offset = 0
+        while True:
+            page = self.list_page(access, metric, flt, offset=offset, limit=batch)
+            yield from page.rows
+            offset += batch
+            if offset >= page.total or not page.rows:
+                return
+
+    def _list(self, session: Session, scope: tuple[str, ...] | None, metric: str, flt: SupervisionFilter,
+              now: datetime, offset: int, limit: int | None) -> ListPage:
+        conn = session.connection()
+        lo, hi = self._bounds(flt)
+        depts = self._depts(scope, flt)
+        sql = _Sql(now, lo, hi, depts)
+        dept_names, item_names, def_keys = self._names(session)
+        kind = METRICS[metric][0]
+        if kind == "task":
+            cond = sql.task_conditions()[metric]
+            if depts is not None:
+                cond = and_(cond, T.id.in_(select(L.task_id).where(L.group_id.in_(depts))) if depts else false())
+            frm = Task.__table__.join(ProcessInstance.__table__, PI.id == T.instance_id)
+            where = [cond] + ([PI.definition_key == flt.item] if flt.item else [])
+            total = int(conn.execute(select(func.count()).select_from(frm).where(*where)).scalar() or 0)
+            stmt = (select(T.id, T.name, T.instance_id, T.candidate_groups, T.assignee, T.created, T.due,
+                           T.follow_up, PI.business_key, PI.definition_key).select_from(frm).where(*where)
+                    .order_by(T.due.is_(None), T.due, T.created, T.id).offset(offset))
+            if limit is not None:
+                stmt = stmt.limit(limit)
+            rows = []
+            for r in conn.execute(stmt):
+                overdue = r.due is not None and now > r.due
+                signal = "OVERDUE" if overdue else ("WARNING" if r.follow_up is not None and now >= r.follow_up
+                                                    else "ON_TIME")
+                rows.append(TaskRow(r.id, r.name, r.instance_id, r.business_key, r.definition_key,
+                                    item_names.get(r.definition_key, r.definition_key),
+                                    tuple(dept_names.get(g, g) for g in _split(r.candidate_groups)), r.assignee,
+                                    r.created, r.due, r.follow_up, signal))
+            return ListPage(metric, kind, total, rows)
+
+        conds = sql.case_conditions()
+        dept_open, dept_any = sql.dept_relations(depts)
+        where = [sql.case_metric(metric, conds, dept_open, dept_any)]
+        if flt.item:
+            where.append(PI.definition_key == flt.item)
+        total = int(conn.execute(select(func.count()).select_from(sql.case_from()).where(*where)).scalar() or 0)
+        due = func.coalesce(CC.promised_due, CC.legal_due)
+        closed_at = func.coalesce(CC.stopped_at, PI.ended_at)
+        supplement = _needed_supplement()
+        stmt = (select(PI.id, PI.business_key, PI.definition_key, PI.state, PI.started_at, CC.state.label("clock"),
+                       CC.region, CC.accepted_at, CC.warn_at, CC.suspended_days, due.label("due"),
+                       closed_at.label("closed_at"), CC.stopped_at, OS.started_at.label("suspended_since"),
+                       case((supplement, 1), else_=0).label("supplement"))
+                .select_from(sql.case_from()).where(*where)
+                .order_by(due.is_(None), due, PI.started_at, PI.id).offset(offset))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        found = conn.execute(stmt).all()
+        tasks: dict[str, list[Any]] = {}
+        ids = [r.id for r in found]
+        for chunk in range(0, len(ids), 500):
+            for t in conn.execute(select(T.instance_id, T.name, T.state, T.candidate_groups)
+                                  .where(T.instance_id.in_(ids[chunk:chunk + 500])).order_by(T.created, T.name, T.id)):
+                tasks.setdefault(t.instance_id, []).append(t)
+        closed_rows = [(r.region, r.accepted_at, r.stopped_at, r.suspended_days) for r in found
+                       if r.clock == "STOPPED" and r.accepted_at is not None and r.stopped_at is not None]
+        net = iter(self._durations(session, closed_rows))
+        rows = []
+        for r in found:
+            mine = tasks.get(r.id, [])
+            open_tasks = [t for t in mine if t.state == "ACTIVE"]
+            shown = open_tasks if metric in ("open_cases", "warning_cases", "overdue_cases") or open_tasks else mine
+            groups = tuple(dict.fromkeys(g for t in shown for g in _split(t.candidate_groups)))
+            is_closed = r.clock == "STOPPED" and r.accepted_at is not None and r.stopped_at is not None
+            rows.append(CaseRow(
+                instance_id=r.id, business_key=r.business_key, item=r.definition_key,
+                item_name=item_names.get(r.definition_key, r.definition_key),
+                departments=tuple(dept_names.get(g, g) for g in groups),
+                steps=tuple(t.name or "" for t in open_tasks), state=_case_state(r),
+                signal=_case_signal(r, now), received_at=r.started_at, accepted_at=r.accepted_at, due=r.due,
+                closed_at=r.closed_at if (is_closed or r.state == "COMPLETED") else None,
+                net_days=next(net) if is_closed else None, supplement=bool(r.supplement)))
+        return ListPage(metric, kind, total, rows)
+
+
+def _between(cal: Any, first: date, last: date) -> int:
+    """Working days in first..last; a year without calendar data counts Monday-Friday (as the clock's estimate)."""
+    try:
+        return int(cal.working_days_between(first, last))
+    except CalendarYearUnknown:
+        count, day = 0, first
+        while day <= last:
+            try:
+                count += cal.is_working_day(day)
+            except CalendarYearUnknown:
+                count += day.weekday() < 5
+            day += timedelta(days=1)
+        return count
+
+
+def _case_state(r: Any) -> str:
+    if r.state == "TERMINATED":
+        return "终止"
+    if r.clock == "STOPPED" and r.accepted_at is not None or r.state == "COMPLETED":
+        return "办结"
+    if r.clock == "SUSPENDED":
+        return "挂起"
+    if r.clock == "WAITING":
+        return "待受理"
+    return "在办"
+
+
+def _case_signal(r: Any, now: datetime) -> str:
+    if r.clock not in ("RUNNING", "SUSPENDED", "STOPPED") or r.due is None or r.accepted_at is None:
+        return "ON_TIME"
+    at = r.stopped_at if r.clock == "STOPPED" else (r.suspended_since or now)
+    if at is not None and at > r.due:
+        return "OVERDUE"
+    if r.clock != "STOPPED" and r.warn_at is not None and at >= r.warn_at:
+        return "WARNING"
+    return "ON_TIME"
+
+
+__all__ = ["DEFINITIONS", "METRICS", "CaseRow", "Figures", "ListPage", "Report", "Row", "SupervisionFilter",
+           "SupervisionService", "TaskRow", "p90", "scope_of"]

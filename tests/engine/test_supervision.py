@@ -1,0 +1,224 @@
+"""engine.supervision (效能监察): numbers per department and service item checked against cases driven through the
+real engine on a moved clock (accept, suspend/resume, complete), lists behind the numbers, data scope, statement
+count independent of the number of cases."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from engine.errors import Forbidden, InvalidInput
+from engine.supervision import SupervisionFilter, p90
+
+CST = timezone(timedelta(hours=8))
+ROOT = Path(__file__).resolve().parent.parent
+SIMPLE = ROOT / "caseclock" / "fixtures" / "clock_simple.bpmn"  # promisedLimit 5wd, one task of "window"
+PARALLEL = ROOT / "fixtures" / "web" / "case_view.bpmn"  # intake (window) -> market/fire (3 wd) + civil (8 wd)
+
+
+def at(*args: int) -> datetime:
+    return datetime(*args, tzinfo=CST)
+
+
+@pytest.fixture
+def sup(engine):  # type: ignore[no-untyped-def]
+    engine.repository.deploy([(p.name, p.read_bytes()) for p in (SIMPLE, PARALLEL)])
+    ident = engine.identity
+    for gid, name in (("window", "综合窗口"), ("market", "市场监管局"), ("fire", "消防救援大队"),
+                      ("civil", "人防办"), ("lead", "牵头部门")):
+        ident.add_group(gid, name)
+    ident.add_user("boss", "password-1", roles=["supervisor"])
+    ident.add_user("root", "password-1", roles=["admin"])
+    ident.add_user("chief", "password-1", groups=["market"], roles=["leader"])
+    ident.add_user("rev", "password-1", groups=["market"], roles=["reviewer"])
+    return engine
+
+
+def _task(eng, key: str, activity: str | None = None):  # type: ignore[no-untyped-def]
+    tasks = [t for t in eng.tasks.list(business_key=key) if activity in (None, t.task_definition_key)]
+    assert len(tasks) == 1, tasks
+    return tasks[0]
+
+
+def drive(eng, clock) -> None:  # type: ignore[no-untyped-def]
+    """Monday 2026-03-02 09:30: S-1..S-4 (5 wd -> due Mon 03-09 17:30) and V-1 (parallel review) are accepted.
+    S-1 closes 03-04 (2 wd), S-2 is suspended for 补正 03-03..03-05 (3 wd; due -> 03-12) and closes 03-11
+    (7 - 3 = 4 wd), S-4 closes late on 03-10 (6 wd), S-3 stays open (overdue from 03-09 17:30), S-5 starts Friday
+    03-06 (due 03-13 17:30, warning from 03-12 17:30). The clock is left on Wednesday 03-11 10:00."""
+    clock.set(at(2026, 3, 2, 9, 30))
+    for i in range(1, 5):
+        eng.runtime.start("clock_simple", business_key=f"S-{i}")
+    v = eng.runtime.start("case_view", business_key="V-1", variables={"applicant": "并联公司"})
+    eng.tasks.complete(_task(eng, "V-1").id, "c1")
+    clock.set(at(2026, 3, 3, 10, 0))
+    eng.cases.suspend("S-2", reason="申请人补正材料", kind="supplement", actor="boss")
+    clock.set(at(2026, 3, 4, 10, 0))
+    eng.tasks.complete(_task(eng, "S-1").id, "c1")
+    clock.set(at(2026, 3, 5, 10, 0))
+    eng.cases.resume("S-2", actor="boss")
+    clock.set(at(2026, 3, 6, 10, 0))
+    eng.runtime.start("clock_simple", business_key="S-5")
+    clock.set(at(2026, 3, 10, 10, 0))
+    eng.tasks.complete(_task(eng, "S-4").id, "c1")
+    clock.set(at(2026, 3, 11, 10, 0))
+    eng.tasks.complete(_task(eng, "S-2").id, "c1")
+    assert eng.cases.clock(v.id).state == "RUNNING"
+
+
+def _row(rows, key):  # type: ignore[no-untyped-def]
+    return next(r for r in rows if r.key == key)
+
+
+def test_numbers_per_item_and_department(sup, clock):
+    drive(sup, clock)
+    boss = sup.identity.access("boss")
+    rep = sup.supervision.report(boss)
+    t = rep.total
+    assert (t.open_cases, t.warning_cases, t.overdue_cases) == (3, 0, 1)  # S-3 overdue, S-5 and V-1 on time
+    assert (t.open_tasks, t.warning_tasks, t.overdue_tasks) == (5, 0, 2)  # V-1's market and fire reviews late
+    assert (t.received, t.supplement, t.closed, t.closed_on_time, t.closed_late) == (6, 1, 3, 2, 1)
+    assert t.on_time_rate == pytest.approx(2 / 3)
+    assert t.supplement_rate == pytest.approx(1 / 6)
+    assert sorted(t.durations) == [2, 4, 6]
+    assert (t.avg_days, t.median_days, t.p90_days) == (4.0, 4.0, 6)
+    assert t.overdue_all == 2
+
+    simple = _row(rep.items, "clock_simple").figures
+    assert (simple.open_cases, simple.overdue_cases, simple.received, simple.closed) == (2, 1, 5, 3)
+    parallel = _row(rep.items, "case_view").figures
+    assert (parallel.open_cases, parallel.open_tasks, parallel.overdue_tasks, parallel.closed) == (1, 3, 2, 0)
+    assert _row(rep.items, "case_view").name == "并联审批（流程跟踪测试）"
+
+    window = _row(rep.departments, "window")
+    assert window.name == "综合窗口"
+    w = window.figures
+    # open: the cases waiting at the window now (S-3, S-5); received/closed: every case the window worked on
+    assert (w.open_cases, w.overdue_cases, w.open_tasks, w.received, w.closed, w.supplement) == (2, 1, 2, 6, 3, 1)
+    assert sorted(w.durations) == [2, 4, 6]
+    m = _row(rep.departments, "market").figures
+    assert (m.open_cases, m.overdue_cases, m.open_tasks, m.overdue_tasks, m.received, m.closed) == (1, 0, 1, 1, 1, 0)
+    c = _row(rep.departments, "civil").figures
+    assert (c.open_tasks, c.overdue_tasks) == (1, 0)
+    assert _row(rep.departments, "lead").figures.open_cases == 0  # every department is listed, with zeros
+
+
+def test_overdue_and_warning_appear_when_time_moves(sup, clock):
+    clock.set(at(2026, 3, 2, 9, 30))
+    sup.runtime.start("clock_simple", business_key="T-1")  # due Mon 03-09 17:30, warning from Fri 03-06 17:30
+    boss = sup.identity.access("boss")
+
+    def signals():  # type: ignore[no-untyped-def]
+        t = sup.supervision.report(boss).total
+        return t.open_cases, t.warning_cases, t.overdue_cases
+
+    assert signals() == (1, 0, 0)
+    clock.set(at(2026, 3, 9, 9, 0))
+    assert signals() == (1, 1, 0)
+    assert [r.business_key for r in sup.supervision.list_page(boss, "warning").rows] == ["T-1"]
+    clock.set(at(2026, 3, 9, 17, 31))
+    assert signals() == (1, 0, 1)
+    page = sup.supervision.list_page(boss, "overdue")
+    assert page.total == 1 and page.rows[0].business_key == "T-1" and page.rows[0].signal == "OVERDUE"
+    assert page.rows[0].due == at(2026, 3, 9, 17, 30) and page.rows[0].departments == ("综合窗口",)
+    assert page.rows[0].steps == ("办理",)
+    # a clock suspended before its deadline does not turn red while suspended
+    clock.set(at(2026, 3, 2, 9, 30))
+    sup.runtime.start("clock_simple", business_key="T-2")
+    clock.set(at(2026, 3, 4, 9, 0))
+    sup.cases.suspend("T-2", reason="专家评审", kind="expert-review")
+    clock.set(at(2026, 3, 20, 9, 0))
+    assert [r.business_key for r in sup.supervision.list_page(boss, "overdue").rows] == ["T-1"]
+
+
+def test_lists_behind_the_numbers(sup, clock):
+    drive(sup, clock)
+    boss = sup.identity.access("boss")
+    late = sup.supervision.list_page(boss, "closed_late")
+    assert [(r.business_key, r.net_days, r.state, r.signal) for r in late.rows] == [("S-4", 6, "办结", "OVERDUE")]
+    on_time = sup.supervision.list_page(boss, "closed_on_time")
+    assert sorted((r.business_key, r.net_days) for r in on_time.rows) == [("S-1", 2), ("S-2", 4)]
+    assert [r.business_key for r in sup.supervision.list_page(boss, "supplement").rows] == ["S-2"]
+    assert sorted(r.business_key for r in sup.supervision.list_page(boss, "overdue_all").rows) == ["S-3", "S-4"]
+    fire = sup.supervision.list_page(boss, "overdue_tasks", SupervisionFilter(department="fire"))
+    assert [(r.business_key, r.name, r.departments, r.signal) for r in fire.rows] == [
+        ("V-1", "消防内部审查", ("消防救援大队",), "OVERDUE")]
+    tasks = sup.supervision.list_page(boss, "open_tasks")
+    assert tasks.total == 5 and [r.due is None for r in tasks.rows] == [False, False, False, True, True]
+    paged = sup.supervision.list_page(boss, "received", offset=4, limit=4)
+    assert paged.total == 6 and len(paged.rows) == 2
+    assert len(list(sup.supervision.iter_rows(boss, "received", batch=4))) == 6
+    received = {r.business_key: r for r in sup.supervision.list_page(boss, "received").rows}
+    assert sorted(received["V-1"].departments) == sorted(("市场监管局", "消防救援大队", "人防办"))
+    assert sorted(received["V-1"].steps) == sorted(("市场监管内部审查", "消防内部审查", "人防内部审查"))
+    with pytest.raises(InvalidInput, match="unknown supervision metric 'nope'"):
+        sup.supervision.list_page(boss, "nope")
+
+
+def test_date_range_department_and_item_filters(sup, clock):
+    drive(sup, clock)
+    boss = sup.identity.access("boss")
+    friday = sup.supervision.report(boss, SupervisionFilter(start=date(2026, 3, 6), end=date(2026, 3, 6))).total
+    assert (friday.received, friday.closed, friday.open_cases) == (1, 0, 1)  # S-5 only
+    week = sup.supervision.report(boss, SupervisionFilter(start=date(2026, 3, 4), end=date(2026, 3, 10))).total
+    assert (week.closed, week.closed_on_time, week.closed_late, sorted(week.durations)) == (2, 1, 1, [2, 6])
+    market = sup.supervision.report(boss, SupervisionFilter(department="market"))
+    assert [r.key for r in market.departments] == ["market"]
+    assert (market.total.open_cases, market.total.received, market.total.open_tasks) == (1, 1, 1)
+    item = sup.supervision.report(boss, SupervisionFilter(item="case_view"))
+    assert [r.key for r in item.items] == ["case_view"] and item.total.open_cases == 1
+    assert _row(item.departments, "window").figures.received == 1
+    with pytest.raises(InvalidInput, match="starts on 2026-03-10 after it ends on 2026-03-01"):
+        sup.supervision.report(boss, SupervisionFilter(start=date(2026, 3, 10), end=date(2026, 3, 1)))
+
+
+def test_data_scope(sup, clock):
+    drive(sup, clock)
+    chief = sup.supervision.report(sup.identity.access("chief"))
+    assert chief.scope == ("market",)
+    assert [r.key for r in chief.departments] == ["market"]
+    assert (chief.total.open_cases, chief.total.received, chief.total.open_tasks, chief.total.closed) == (1, 1, 1, 0)
+    assert [r.key for r in chief.items] == ["case_view"]
+    assert [r.business_key for r in sup.supervision.list_page(sup.identity.access("chief"), "received").rows] == ["V-1"]
+    # a department outside the leader's scope shows nothing
+    other = sup.supervision.report(sup.identity.access("chief"), SupervisionFilter(department="window"))
+    assert other.total.received == 0 and other.total.open_tasks == 0
+    assert sup.supervision.list_page(sup.identity.access("chief"), "open_tasks",
+                                     SupervisionFilter(department="window")).total == 0
+    assert sup.supervision.report(sup.identity.access("root")).total.received == 6
+    with pytest.raises(Forbidden, match="user rev .* may not see the supervision dashboard"):
+        sup.supervision.report(sup.identity.access("rev"))
+    with pytest.raises(Forbidden):
+        sup.supervision.list_page(sup.identity.access("rev"), "open_cases")
+
+
+def test_fixed_number_of_statements(sup, clock):
+    boss = sup.identity.access("boss")
+
+    def statements() -> int:
+        seen: list[str] = []
+        listener = lambda *a: seen.append(a[2])  # noqa: E731
+        event.listen(sup.db, "before_cursor_execute", listener)
+        try:
+            sup.supervision.report(boss)
+            sup.supervision.list_page(boss, "received")
+            sup.supervision.list_page(boss, "open_tasks")
+        finally:
+            event.remove(sup.db, "before_cursor_execute", listener)
+        return len([s for s in seen if s.lstrip().upper().startswith("SELECT")])
+
+    drive(sup, clock)
+    few = statements()
+    for i in range(10):
+        sup.runtime.start("case_view", business_key=f"X-{i}")
+    sup.runtime.start("clock_simple", business_key="X-late")
+    assert statements() == few
+
+
+def test_p90_nearest_rank():
+    assert p90([]) is None
+    assert p90([5]) == 5
+    assert p90(list(range(1, 11))) == 9
+    assert p90(list(range(1, 12))) == 10
