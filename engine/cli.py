@@ -300,15 +300,6 @@ def history_verify(case: str | None, as_json: bool) -> None:
         sys.exit(1)
 
 
-@cli.command(help="Deploy the sample diagram(s) in bpmn/ and show the inbox (the web demo comes with the web app).")
-@click.option("--bpmn-dir", default=None, type=click.Path(file_okay=False))
-@handle_errors
-def demo(bpmn_dir: str | None) -> None:
-    from engine.demo import run_demo
-
-    run_demo(_engine(), bpmn_dir)
-
-
 def _register_command_groups() -> None:
     from engine import cli_jobs
     from engine import cli_users

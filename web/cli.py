@@ -3,35 +3,25 @@ imports Flask)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from engine.cli import cli
+from engine.cli import cli, handle_errors
 
 
-@cli.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
-@click.option("--port", default=8080, show_default=True, type=int, help="port to listen on")
-@click.option("--threads", default=8, show_default=True, type=int, help="request threads (waitress)")
-@click.option("--no-timers", is_flag=True, help="do not run the timers in this process (a separate `onewindow "
-              "worker` runs them)")
-def serve(host: str, port: int, threads: int, no_timers: bool) -> None:
-    """Serve the web app and the REST API (waitress) with the timers running in-process."""
-    import logging
+def _serve(engine: Any, host: str, port: int, threads: int, timers: bool) -> None:
+    """Serve ``engine`` (closed at the end) with waitress until SIGTERM/Ctrl-C, the timers in-process unless off."""
     import signal
 
     import waitress
 
-    from engine.bootstrap import build_engine
-    from engine.cli import _clock_from_env
     from engine.jobs.worker import JobWorker
-    from engine.settings import Settings
     from web.app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    engine = build_engine(Settings.from_env(), clock=_clock_from_env())
     app = create_app(engine)
     worker = None
-    if not no_timers:
+    if timers:
         worker = JobWorker(engine)
         worker.start()
 
@@ -47,6 +37,61 @@ def serve(host: str, port: int, threads: int, no_timers: bool) -> None:
         if worker is not None:
             worker.stop()
         engine.close()
+
+
+def _build(clock: Any = None) -> Any:
+    from engine.bootstrap import build_engine
+    from engine.cli import _clock_from_env
+    from engine.settings import Settings
+
+    return build_engine(Settings.from_env(), clock=clock or _clock_from_env())
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=8080, show_default=True, type=int, help="port to listen on")
+@click.option("--threads", default=8, show_default=True, type=int, help="request threads (waitress)")
+@click.option("--no-timers", is_flag=True, help="do not run the timers in this process (a separate `onewindow "
+              "worker` runs them)")
+def serve(host: str, port: int, threads: int, no_timers: bool) -> None:
+    """Serve the web app and the REST API (waitress) with the timers running in-process."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _serve(_build(), host, port, threads, not no_timers)
+
+
+@cli.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=8080, show_default=True, type=int, help="port to listen on")
+@click.option("--seed-only", is_flag=True, help="seed the demo data and exit (no web server)")
+@click.option("--bpmn-dir", default=None, type=click.Path(file_okay=False), help="diagrams to deploy (default bpmn/)")
+@handle_errors
+def demo(host: str, port: int, seed_only: bool, bpmn_dir: str | None) -> None:
+    """Seed a demo system (departments, a user of every role, the diagrams of bpmn/, cases in every state driven
+    through the engine on a moved clock) and serve the web app on it with the timers running."""
+    from engine import demo as seeding
+
+    def say(message: str) -> None:
+        click.echo(f"  {message}", err=True)
+
+    engine = _build()
+    try:
+        click.echo(f"seeding the demo in {engine.services.settings.database_url}", err=True)
+        seeding.seed_identity(engine, say)
+        seeding.deploy(engine, bpmn_dir, say)
+        now = engine.clock.now()
+    finally:
+        engine.close()
+    seeding.seed_cases(_build, now, say)
+    click.echo("demo users (password for every one: " + seeding.DEMO_PASSWORD + "):")
+    for user in seeding.USERS:
+        click.echo(f"  {user.id:<8} {user.name:<6} {user.what}")
+    if seed_only:
+        click.echo("seeded; `onewindow instances --json` lists the cases, `onewindow demo` serves them")
+        return
+    click.echo(f"open http://{host}:{port}/ and sign in as one of them (Ctrl-C stops)")
+    _serve(_build(), host, port, 8, True)
 
 
 def main() -> None:

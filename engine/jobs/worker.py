@@ -59,8 +59,11 @@ class JobWorker:
         current = self._scheduler.get_job("alarm")
         if current is not None and current.next_run_time is not None and current.next_run_time <= run_date:
             return
+        # max_instances=2: an alarm re-armed by a run under way (a job created meanwhile) may fire before that run
+        # ends; it then returns at once (the run lock) instead of APScheduler logging "maximum number of running
+        # instances reached" - the run under way re-arms from next_due() when it ends.
         self._scheduler.add_job(self.run_due, "date", run_date=run_date, id="alarm", replace_existing=True,
-                                misfire_grace_time=None)
+                                misfire_grace_time=None, max_instances=2)
 
     def run_due(self) -> None:
         if self._stopping or not self._lock.acquire(blocking=False):
