@@ -22,6 +22,7 @@ from engine.persistence.models import Deployment, HistoryEvent, Job, ProcessDefi
 from engine.runtime import activities, external, instances
 from engine.tasks import commands as task_commands
 from engine.tasks import queries as task_queries
+from engine.tasks import returns as task_returns
 from engine.types import (
     ActivityInstanceView,
     DeploymentView,
@@ -198,6 +199,38 @@ class TaskService:
     def complete(self, task_id: str, user_id: str | None = None, variables: dict[str, Any] | None = None) -> TaskView:
         return self._ex.run(partial(task_commands.complete, task_id=task_id, user_id=user_id, variables=variables),
                             optimistic=True)
+
+    def return_to(self, task_id: str, target_activity_id: str, reason: str, user_id: str | None = None) -> TaskView:
+        """退回: end the task and make the earlier step ``target_activity_id`` active again (see
+        engine/tasks/returns.py for where the diagram allows it); returns the ended task."""
+        return self._ex.run(partial(task_returns.return_to, task_id=task_id, target_activity_id=target_activity_id,
+                                    reason=reason, user_id=user_id), optimistic=True)
+
+    def return_targets(self, task_id: str, *, include_refused: bool = False) -> list[task_returns.ReturnTarget]:
+        """The earlier steps the task may be returned to, nearest first (``include_refused``: also the ones it may
+        not, each with why)."""
+        return self._ex.read(lambda s: task_returns.return_targets(s, self._ex.services, task_id,
+                                                                   include_refused=include_refused))
+
+    def request_correction(self, task_id: str, *, materials: Any = None, reason: str | None = None,
+                           expected_days: int | None = None, user_id: str | None = None) -> Any:
+        """要求补正 from a task: the case clock stops (kind supplement) until ``correction_received``."""
+        return self._ex.run(partial(task_returns.request_correction, task_id=task_id, materials=materials,
+                                    reason=reason, expected_days=expected_days, user_id=user_id))
+
+    def correction_received(self, task_id: str | None = None, *, case: str | None = None,
+                            user_id: str | None = None, note: str | None = None) -> Any:
+        """补正已收到 (at a task of the case, or for the case by id/business key): the clock runs again."""
+        return self._ex.run(partial(task_returns.correction_received, task_id=task_id, case=case,
+                                    user_id=user_id, note=note))
+
+    def pending_correction(self, instance_id: str) -> dict[str, Any] | None:
+        """The open 补正 of a case (id, reason, since, by), or None."""
+        def q(session: Any) -> dict[str, Any] | None:
+            s = task_returns.pending_correction(session, instance_id)
+            return None if s is None else {"id": s.id, "reason": s.reason, "startedAt": s.started_at,
+                                           "startedBy": s.started_by, "expectedWorkingDays": s.expected_days}
+        return self._ex.read(q)
 
     def comment(self, task_id: str, message: str, user_id: str | None = None) -> CommentView:
         return self._ex.run(partial(task_commands.add_comment, task_id=task_id, instance_id=None, user_id=user_id,

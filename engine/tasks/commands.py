@@ -153,6 +153,9 @@ def complete(uow: Any, task_id: str, user_id: str | None, variables: dict[str, A
         return _complete_standalone(uow, row, user_id, variables)
     case = load_case(uow, row.instance_id)
     require_active(case, "complete a task")
+    from .returns import require_no_correction  # while the case waits for 补正 its diagram does not move
+
+    require_no_correction(uow.session, case.row, f"complete task '{row.name or row.id}'")
     task = spiff.find_task(case.wf, row.id)
     # SpiffWorkflow would happily "complete" a cancelled task: check the workflow's own state
     if task is None or not task.has_state(spiff.TaskState.READY) or not task.task_spec.manual:
