@@ -223,3 +223,17 @@ def test_unknown_item_and_application_are_404(client):
     login(client, "c1")
     assert client.get("/intake/new/nope").status_code == 404
     assert client.get("/intake/a/330100-20260302-9999").status_code == 404
+
+
+def test_the_applicant_finds_the_accepted_case_on_the_public_status_page(client, clock):
+    clock.set(datetime(2026, 9, 30, 10, 0, tzinfo=BJ))
+    login(client, "c1")
+    number = number_of(submit(client, NEW, form(action="accept", delivery="mail")))
+    found = client.post("/status", data={"csrf_token": token(client, "/status"), "business_key": number,
+                                         "phone_last4": "1234"})
+    assert found.status_code == 200
+    body = found.get_data(as_text=True)
+    assert "2026-10-20" in body or "2026年10月20日" in body
+    wrong = client.post("/status", data={"csrf_token": token(client, "/status"), "business_key": number,
+                                         "phone_last4": "9999"})
+    assert wrong.status_code == 404
