@@ -3,7 +3,7 @@
 Per department and per service item (the process definition key), for a period and in the caller's data scope:
 the open / warning / overdue cases and tasks, 收件量, 补正率, 办结量, 按时办结率, and the net working days from
 受理 to 办结 (mean, median, P90, suspensions excluded), with the list behind every number. Definitions follow
-domain.md §1.8 and are stated in ``DEFINITIONS`` (the page shows them):
+domain.md §1.8 (the page web/ui/supervision.py states them in Chinese):
 
 * a case's deadline is its case clock's ``promised_due`` (else ``legal_due``): promise + approved extensions +
   suspended working days (docs/deadlines.md); its signal is the clock's (``engine.caseclock.clock.signal_of``):
@@ -82,20 +82,6 @@ ALIASES = {"open": "open_cases", "warning": "warning_cases", "overdue": "overdue
 CASE_METRICS = tuple(k for k, (kind, _) in METRICS.items() if kind == "case")
 TASK_METRICS = tuple(k for k, (kind, _) in METRICS.items() if kind == "task")
 
-DEFINITIONS: tuple[tuple[str, str], ...] = (
-    ("在办件", "未办结、未终止的办件（当前时点，不含已终止）；按部门统计时，指该部门有未办任务的办件。"),
-    ("预警件", "在办件中，办理时限已进入预警期（当前时间 ≥ 预警时间，默认承诺时限前 max(1, ⌈20%×承诺时限⌉) 个工作日）且未超期。"),
-    ("超期在办件", "在办件中，当前时间已超过办结期限（承诺时限 + 批准的延期 + 挂起的工作日）；挂起中的办件按挂起开始时间判断。"),
-    ("在办/预警/超期任务", "未完成的任务；超期：当前时间晚于任务期限（due）；预警：当前时间不早于提醒时间（followUp）且未超期。任务的部门为其候选组。"),
-    ("收件量", "期间内收件（流程启动）的办件数。"),
-    ("补正率", "需要补正的办件 ÷ 收件量；需要补正：受理后有“补正”挂起，或受理前一次性告知（办件变量 supplementRequested 为真）。"),
-    ("办结量", "期间内办结的办件数：受理后计时停止（出件/办结环节完成或流程结束）；终止的办件不计。"),
-    ("按时办结率", "办结时间 ≤ 办结期限（承诺时限 + 批准的延期 + 挂起的工作日）的办结件 ÷ 有办结期限的办结件。"),
-    ("超期件", "超期办结件 + 超期在办件。"),
-    ("平均/中位/P90 办理时长", "受理日（不计）至办结日的工作日数，扣除挂起的工作日；P90 为最近秩法第 90 百分位。"),
-    ("部门口径", "在办、预警、超期按办件当前所在部门（有未办任务的部门）统计；收件、补正、办结、时长按办理过该办件的所有部门统计，一个办件可计入多个部门，各部门之和可大于合计。"),
-    ("日期范围", "收件量、补正率按收件时间，办结量、按时办结率、办理时长按办结时间落在范围内统计；指定范围时，在办/预警/超期办件按收件时间、任务按创建时间限定在范围内；不指定则为全部。"),
-)
 
 
 # --- filters and results -----------------------------------------------------------------------------------------
@@ -386,6 +372,13 @@ class SupervisionService:
             def_keys[did] = key
         return depts, item_names, def_keys
 
+    def names(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(department id -> name, service item key -> name) for labels."""
+        def q(session: Session) -> tuple[dict[str, str], dict[str, str]]:
+            depts, items, _keys = self._names(session)
+            return depts, items
+        return self._ex.read(q)
+
     # the report
     def report(self, access: Any, flt: SupervisionFilter | None = None) -> Report:
         scope = scope_of(access)
@@ -659,5 +652,5 @@ def _case_signal(r: Any, now: datetime) -> str:
     return "ON_TIME"
 
 
-__all__ = ["DEFINITIONS", "METRICS", "CaseRow", "Figures", "ListPage", "Report", "Row", "SupervisionFilter",
+__all__ = ["METRICS", "CaseRow", "Figures", "ListPage", "Report", "Row", "SupervisionFilter",
            "SupervisionService", "TaskRow", "p90", "scope_of"]

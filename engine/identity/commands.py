@@ -202,3 +202,68 @@ def set_membership(uow: Any, *, user_id: str, group_id: str, member: bool, actor
         uow.record("MembershipCreated" if member else "MembershipDeleted", actor=actor, userId=user_id,
                    groupId=group_id)
     return get_user(session, user_id)
+
+
+# --- the admin pages' changes (web /admin): a user's details and departments at once, a department's name -------
+def search_users(session: Session, text: str | None, *, group: str | None = None, role: str | None = None,
+                 active: bool | None = None, limit: int = 500) -> list[UserView]:
+    """Users whose id or name contains ``text`` (case-insensitive; all when empty), by id, at most ``limit``."""
+    stmt = select(User).order_by(User.id).limit(limit)
+    if text:
+        pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(func.lower(User.id).like(pattern, escape="\\")
+                          | func.lower(func.coalesce(User.name, "")).like(pattern, escape="\\"))
+    if group is not None:
+        stmt = stmt.where(User.id.in_(select(Membership.user_id).where(Membership.group_id == group)))
+    if role is not None:
+        stmt = stmt.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
+    if active is not None:
+        stmt = stmt.where(User.active.is_(active))
+    return _views(session, list(session.scalars(stmt)))
+
+
+def update_user(uow: Any, *, user_id: str, name: str | None, email: str | None, phone: str | None,
+                groups: tuple[str, ...], actor: str | None) -> UserView:
+    """Replace a user's display name, e-mail, phone and departments (groups, which must exist) in one step; one
+    ``UserUpdated`` event names what changed (the name and departments; e-mail and phone only as changed, never
+    their values)."""
+    session: Session = uow.session
+    row = _row(session, user_id)
+    missing = _missing_groups(session, groups)
+    if missing:
+        raise InvalidInput(f"unknown group{'s' if len(missing) > 1 else ''} {', '.join(missing)}: add "
+                           f"{'them' if len(missing) > 1 else 'it'} first", field="group", unknown=missing)
+    before = get_user(session, user_id)
+    changed: dict[str, Any] = {}
+    if before.name != name:
+        changed.update(nameBefore=before.name, name=name)
+        row.name = name
+    if before.email != email:
+        changed["emailChanged"] = True
+        row.email = email
+    if before.phone != phone:
+        changed["phoneChanged"] = True
+        row.phone = phone
+    if set(before.groups) != set(groups):
+        gone = [g for g in before.groups if g not in groups]
+        new = [g for g in groups if g not in before.groups]
+        if gone:
+            session.execute(delete(Membership).where(Membership.user_id == user_id, Membership.group_id.in_(gone)))
+        session.add_all([Membership(user_id=user_id, group_id=g) for g in new])
+        changed.update(groupsBefore=list(before.groups), groups=list(groups))
+    if changed:
+        session.flush()
+        uow.record("UserUpdated", actor=actor, userId=user_id, **changed)
+    return get_user(session, user_id)
+
+
+def rename_group(uow: Any, *, group_id: str, name: str, actor: str | None) -> GroupView:
+    session: Session = uow.session
+    row = session.get(Group, group_id) if isinstance(group_id, str) else None
+    if row is None:
+        raise NotFound(f"group '{group_id}' does not exist", group_id=str(group_id))
+    if row.name != name:
+        before, row.name = row.name, name
+        session.flush()
+        uow.record("GroupRenamed", actor=actor, groupId=group_id, nameBefore=before, name=name)
+    return get_group(session, group_id)

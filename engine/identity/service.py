@@ -65,6 +65,15 @@ class IdentityService:
         """Replace the user's roles (any of ROLES). The last active admin keeps the admin role."""
         return self._ex.run(partial(commands.set_roles, user_id=user_id, roles=check_roles(roles), actor=actor))
 
+    def update_user(self, user_id: str, *, name: str | None, email: str | None = None, phone: str | None = None,
+                    groups: Iterable[str] = (), actor: str | None = None) -> UserView:
+        """Replace the display name, e-mail, phone and departments (existing groups) of a user, in one transaction
+        (``UserUpdated``); roles change with ``set_roles``, the password with ``set_password``."""
+        check_id(user_id, "user id")
+        fields = dict(name=check_name(name), email=check_email(email), phone=check_phone(phone),
+                      groups=check_groups(groups))
+        return self._ex.run(partial(commands.update_user, user_id=user_id, actor=actor, **fields))
+
     def user(self, user_id: str) -> UserView:
         return self._ex.read(lambda s: commands.get_user(s, user_id))
 
@@ -75,12 +84,27 @@ class IdentityService:
             check_roles((role,))
         return self._ex.read(lambda s: commands.list_users(s, group=group, role=role, active=active))
 
+    def search(self, text: str | None = None, *, group: str | None = None, role: str | None = None,
+               active: bool | None = None, limit: int = 500) -> list[UserView]:
+        """Users whose login name or display name contains ``text`` (case-insensitive), by id, at most ``limit``."""
+        if role is not None:
+            check_roles((role,))
+        text = (text or "").strip()[:64]
+        return self._ex.read(lambda s: commands.search_users(s, text, group=group, role=role, active=active,
+                                                             limit=limit))
+
     # --- groups ---------------------------------------------------------------------------------------------
     def add_group(self, group_id: str, name: str, type: str = "department",  # noqa: A002 - Camunda's name
                   *, actor: str | None = None) -> GroupView:
         check_id(group_id, "group id")
         return self._ex.run(partial(commands.add_group, group_id=group_id, name=check_name(name, required=True),
                                     type=check_group_type(type), actor=actor))
+
+    def rename_group(self, group_id: str, name: str, *, actor: str | None = None) -> GroupView:
+        """Give a department (group) a new display name (``GroupRenamed``); its id, which BPMN candidate groups
+        name, never changes."""
+        return self._ex.run(partial(commands.rename_group, group_id=group_id, name=check_name(name, required=True),
+                                    actor=actor))
 
     def group(self, group_id: str) -> GroupView:
         return self._ex.read(lambda s: commands.get_group(s, group_id))
