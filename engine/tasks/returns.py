@@ -72,11 +72,13 @@ class ReturnTarget:
     completed_at: datetime | None
     allowed: bool = True
     refusal: str | None = None
+    why: str | None = None  # not allowed because: "returnTargets" | "running" (a branch runs) | "joined"
+    blocking: tuple[str, ...] = ()  # "running": the names of the branches' open steps
 
     def as_json(self) -> dict[str, Any]:
         return {"activityId": self.activity_id, "name": self.name, "assignee": self.assignee,
                 "completedAt": self.completed_at.isoformat() if self.completed_at else None,
-                "allowed": self.allowed, "refusal": self.refusal}
+                "allowed": self.allowed, "refusal": self.refusal, "why": self.why, "blocking": list(self.blocking)}
 
 
 # --- where the diagram allows a return -------------------------------------------------------------------------
@@ -143,20 +145,25 @@ def _targets(session: Session, model: Any, task: Any) -> list[tuple[ReturnTarget
             open_joins += 1
         if _is_user_task(node) and node.has_state(spiff.TaskState.COMPLETED) and spec.bpmn_id not in seen:
             seen.add(spec.bpmn_id)
-            refusal = None
+            refusal = why = None
+            names: tuple[str, ...] = ()
             target_name = _label(node)
             blocking = [t for t, ancestors in running if node.id in ancestors]
             if allowed is not None and spec.bpmn_id not in allowed:
+                why = "returnTargets"
                 refusal = (f"the diagram does not let '{name}' return to '{target_name}' (returnTargets: "
                            f"{', '.join(sorted(allowed)) or 'none'})")
             elif blocking:
-                branch = ", ".join(sorted({f"'{_label(t)}'" for t in blocking}))
+                why, names = "running", tuple(sorted({_label(t) for t in blocking}))
+                branch = ", ".join(f"'{n}'" for n in names)
                 refusal = (f"cannot return '{name}' to '{target_name}': the parallel branch {branch} of the case is "
                            f"still running after '{target_name}' and would be cancelled")
             elif open_joins:
+                why = "joined"
                 refusal = (f"cannot return '{name}' to '{target_name}': '{target_name}' is one branch of a parallel "
                            f"gateway that has already joined; return to a step before the split instead")
-            found.append((ReturnTarget(spec.bpmn_id, target_name, None, None, refusal is None, refusal), node))
+            found.append((ReturnTarget(spec.bpmn_id, target_name, None, None, refusal is None, refusal, why, names),
+                          node))
         node = node.parent
     if not found:
         return []
@@ -166,7 +173,8 @@ def _targets(session: Session, model: Any, task: Any) -> list[tuple[ReturnTarget
         row = rows.get(str(node.id))
         who = row.completed_by if row is not None and row.completed_by != "system" else None
         out.append((ReturnTarget(target.activity_id, row.name if row is not None and row.name else target.name,
-                                 who, row.ended_at if row is not None else None, target.allowed, target.refusal),
+                                 who, row.ended_at if row is not None else None, target.allowed, target.refusal,
+                                 target.why, target.blocking),
                     node))
     return out
 
@@ -410,5 +418,5 @@ def correction_received(uow: Any, task_id: str | None = None, *, case: str | Non
     uow.record("CorrectionReceived", instance_id=instance_id, task_id=row.id if row is not None else None,
                actor=user_id, suspensionId=waiting.id, note=note or None,
                workingDays=resumed["workingDays"] if resumed else None,
-               reason=f"补正 received: the clock runs again ({waiting.reason})")
+               requested=waiting.reason)
     return view

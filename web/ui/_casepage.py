@@ -47,6 +47,7 @@ EVENT_LABELS = {
     "ExternalTaskFailed": "外部任务失败", "ExternalTaskBpmnError": "外部任务业务错误",
     "ExternalTaskUnlocked": "外部任务解锁", "ExternalTaskLockExtended": "外部任务延长锁定",
     "ExternalTaskRetriesSet": "外部任务重试次数", "TimersPaused": "定时器暂停", "HistoryCompacted": "历史压缩",
+    "TaskReturned": "退回", "CorrectionRequested": "要求补正", "CorrectionReceived": "补正已收到",
 }
 # the events whose activity counts as done on the diagram
 COMPLETING_EVENTS = frozenset({"TaskCompleted", "ExternalTaskCompleted", "TaskDeemedApproved", "JobExecuted",

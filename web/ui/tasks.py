@@ -1,5 +1,7 @@
 """/tasks/<id>: the task page (form from the task's camunda:formFields, case data, comments 审批意见, the case
-timeline) and its actions: complete, claim/unclaim, transfer (转办: set the assignee), delegate (委派), resolve.
+timeline) and its actions: complete, claim/unclaim, transfer (转办: set the assignee), delegate (委派), resolve,
+退回 (return to an earlier step the diagram allows, with a required reason), 要求补正 (the case clock stops until
+the materials come) and 补正已收到 (it runs again).
 
 Every action checks ``require_task_access`` and goes through the engine façade (the same calls as the REST API).
 When someone else completed, claimed or reassigned the task meanwhile (``TaskNotActive``, ``TaskAlreadyClaimed``,
@@ -30,8 +32,11 @@ EVENT_LABELS = {
     "TaskResolved": _l("委派办结"), "TaskCancelled": _l("任务取消"), "CommentAdded": _l("审批意见"),
     "TaskDeadlineWarning": _l("预警"), "TaskOverdue": _l("超期"), "TaskUrged": _l("催办"),
     "TaskDeemedApproved": _l("超时默认同意"), "TaskEscalated": _l("升级督办"), "MessageCorrelated": _l("消息"),
-    "VariablesSet": _l("数据变更"),
+    "VariablesSet": _l("数据变更"), "TaskReturned": _l("退回"), "CorrectionRequested": _l("要求补正"),
+    "CorrectionReceived": _l("补正已收到"), "CaseClockSuspended": _l("暂停计时"), "CaseClockResumed": _l("恢复计时"),
 }
+# the timeline shows these events' reason (退回, 补正)
+REASON_EVENTS = ("TaskReturned", "CorrectionRequested", "CaseClockSuspended")
 HIDDEN_VARIABLES = ("password",)
 
 
@@ -55,12 +60,16 @@ def _conflict_message(exc: Exception, task_id: str) -> str:
     except NotFound:
         return _("此任务已不存在（办件可能已被终止）。您填写的内容保留在下方，尚未提交。")
     me = access().user_id
+    if now.state == "CANCELLED" and now.completed_by:
+        return _("此任务已被 %(user)s 退回。您填写的内容保留在下方，尚未提交。", user=now.completed_by)
     if now.state != "ACTIVE":
         if now.completed_by:
             return _("此任务已由 %(user)s 办结。您填写的内容保留在下方，尚未提交。", user=now.completed_by)
         return _("此任务已结束（流程已继续或被取消）。您填写的内容保留在下方，尚未提交。")
     if isinstance(exc, SuspendedEntity) or now.suspended:
         return _("办件已挂起，暂不能办理。您填写的内容保留在下方，尚未提交。")
+    if engine().tasks.pending_correction(now.instance_id) is not None:
+        return _("办件正在等待补正，补正材料收到后才能办理。您填写的内容保留在下方，尚未提交。")
     if now.assignee and now.assignee != me:
         return _("此任务已由 %(user)s 办理（已被认领或转办）。您填写的内容保留在下方，尚未提交。", user=now.assignee)
     if isinstance(exc, TaskAlreadyClaimed | TaskNotActive):
@@ -68,8 +77,26 @@ def _conflict_message(exc: Exception, task_id: str) -> str:
     return _("此办件刚被他人修改，请核对后重新提交。您填写的内容保留在下方。") + f" ({exc})"
 
 
+def _refusal(target: Any) -> str:
+    """Why a task cannot be returned to ``target`` (a ReturnTarget), in the user's words."""
+    if target.why == "returnTargets":
+        return _("流程图不允许退回到此环节。")
+    if target.why == "running":
+        return _("并行分支“%(names)s”尚在办理，退回会取消它们。", names="、".join(target.blocking))
+    if target.why == "joined":
+        return _("此环节属于已汇合的并行分支，请退回到分支之前的环节。")
+    return target.refusal or ""
+
+
+def _may_act(task: Any) -> bool:
+    """退回 and 补正: the task's holder or candidates with the complete capability, and supervisors."""
+    acc = access()
+    return acc.may_task(task, "complete") or acc.may("supervise")
+
+
 def _render(task: Any, fields: list[forms.Field] | None = None, *, comment: str = "", comment_error: str | None = None,
-            error: str | None = None, status: int = 200) -> Any:
+            error: str | None = None, status: int = 200, kept: dict[str, str] | None = None,
+            kept_errors: dict[str, str] | None = None) -> Any:
     eng, acc = engine(), access()
     fields = _fields(task) if fields is None else fields
     now = eng.clock.now()
@@ -105,11 +132,30 @@ def _render(task: Any, fields: list[forms.Field] | None = None, *, comment: str 
         "assign": active and acc.may_task(task, "assign"),
         "delegate": active and task.assignee in (None, me) and acc.may_task(task, "delegate"),
     }
+    correction = eng.tasks.pending_correction(task.instance_id) if active else None
+    act = active and task.origin is None and _may_act(task)
+    holder = task.assignee in (None, me) or task.owner == me  # a task claimed by another: theirs to return
+    targets: list[Any] = []
+    if act and holder and task.delegation_state != "PENDING" and correction is None:
+        targets = eng.tasks.return_targets(task.id, include_refused=True)
+    case_clock = None
+    if act:
+        try:
+            case_clock = eng.cases.clock(task.instance_id)
+        except NotFound:
+            pass
+    if correction is not None:  # the case waits for 补正: nothing moves it until the materials come
+        may["complete"] = False
+    may["return"] = any(t.allowed for t in targets)
+    may["correction"] = act and holder and correction is None and case_clock is not None \
+        and case_clock.state == "RUNNING"
+    may["correction_received"] = correction is not None and act
     return render_template("task.html", task=task, fields=fields, variables=variables,
                            comments=eng.tasks.comments(task.id), events=events, event_labels=EVENT_LABELS,
                            signal=task.signal(now), days_left=days_left, may=may, comment=comment,
                            comment_error=comment_error, error=error, candidates=sorted(set(candidates)),
-                           item=item), status
+                           item=item, targets=targets, refusal=_refusal, correction=correction,
+                           reason_events=REASON_EVENTS, kept=kept or {}, kept_errors=kept_errors or {}), status
 
 
 @bp.route("/tasks/<task_id>")
@@ -187,6 +233,8 @@ def _short_conflict(exc: Exception, task_id: str) -> str:
         now = engine().tasks.task(task_id)
     except NotFound:
         return _("此任务已不存在。")
+    if now.state == "CANCELLED" and now.completed_by:
+        return _("此任务已被 %(user)s 退回。", user=now.completed_by)
     if now.state != "ACTIVE":
         return _("此任务已由 %(user)s 办结。", user=now.completed_by or "?")
     if now.assignee and now.assignee != access().user_id:
@@ -244,3 +292,115 @@ def delegate(task_id: str) -> Any:
     def run(t: Any) -> None:
         engine().tasks.delegate(t.id, _user("user"), actor=me)
     return _simple(task_id, "delegate", run, _("已委派。"))
+
+
+# --- 退回 and 补正 ----------------------------------------------------------------------------------------------
+def _act(task_id: str) -> Any:
+    """The task, if the user may return it or request/receive 补正 (403 otherwise)."""
+    task = _task(task_id, "read")
+    if not _may_act(task):
+        require_task_access(access(), task, "complete")  # raises Forbidden with the sentence
+    return task
+
+
+def _kept_page(task_id: str, kept: dict[str, str], *, error: str, status: int,
+               kept_errors: dict[str, str] | None = None) -> Any:
+    try:
+        task = engine().tasks.task(task_id)
+    except NotFound:
+        flash(error, "error")
+        return redirect(url_for("inbox.inbox"))
+    return _render(task, error=error, status=status, kept=kept, kept_errors=kept_errors)
+
+
+@bp.route("/tasks/<task_id>/return", methods=["POST"])
+@login_required
+def return_task(task_id: str) -> Any:
+    """退回: the task ends and the chosen earlier step is active again, back with whoever did it last time."""
+    me = access().user_id
+    task = _act(task_id)
+    kept = {"target": (request.form.get("target") or "").strip(), "reason": (request.form.get("reason") or "").strip()}
+    errors = {}
+    if not kept["target"]:
+        errors["target"] = _("请选择退回到哪个环节。")
+    if not kept["reason"]:
+        errors["reason"] = _("请填写退回理由。")
+    if errors:
+        return _kept_page(task_id, kept, error=_("请按提示修改后重新提交。"), status=422, kept_errors=errors)
+    try:
+        engine().tasks.return_to(task.id, kept["target"], kept["reason"], me)
+    except Conflict as exc:
+        message = _conflict_message(exc, task_id)
+        target = next((t for t in engine().tasks.return_targets(task_id, include_refused=True)
+                       if t.activity_id == kept["target"] and not t.allowed), None) \
+            if engine().tasks.task(task_id).state == "ACTIVE" else None
+        if target is not None:
+            message = _("不能退回到“%(name)s”：%(why)s", name=target.name, why=_refusal(target))
+        elif engine().tasks.task(task_id).state == "ACTIVE" and not isinstance(exc, TaskAlreadyClaimed) \
+                and engine().tasks.pending_correction(task.instance_id) is None:
+            message = str(exc)
+        return _kept_page(task_id, kept, error=message, status=409)
+    except InvalidInput as exc:
+        return _kept_page(task_id, kept, error=_("不能退回到此环节：%(reason)s", reason=str(exc)), status=422,
+                          kept_errors={"target": _("请选择列表中的环节。")})
+    flash(_("“%(name)s”已退回。", name=task.name or task.task_definition_key), "success")
+    return redirect(url_for("inbox.inbox"))
+
+
+def _expected_days(text: str) -> int | None:
+    if not text:
+        return None
+    if not text.isdigit() or int(text) > 365:
+        raise InvalidInput(_("预计天数请填写 0 到 365 之间的整数。"))
+    return int(text)
+
+
+@bp.route("/tasks/<task_id>/correction", methods=["POST"])
+@login_required
+def request_correction(task_id: str) -> Any:
+    """要求补正: the listed materials are missing; the case clock stops until they come."""
+    me = access().user_id
+    task = _act(task_id)
+    kept = {"materials": (request.form.get("materials") or "").strip(),
+            "correction_reason": (request.form.get("correction_reason") or "").strip(),
+            "expected_days": (request.form.get("expected_days") or "").strip()}
+    try:
+        days = _expected_days(kept["expected_days"])
+    except InvalidInput as exc:
+        return _kept_page(task_id, kept, error=_("请按提示修改后重新提交。"), status=422,
+                          kept_errors={"expected_days": str(exc)})
+    if not kept["materials"] and not kept["correction_reason"]:
+        return _kept_page(task_id, kept, error=_("请按提示修改后重新提交。"), status=422,
+                          kept_errors={"materials": _("请列出需补正的材料或填写补正原因。")})
+    try:
+        engine().tasks.request_correction(task.id, materials=kept["materials"], reason=kept["correction_reason"],
+                                          expected_days=days, user_id=me)
+    except Conflict as exc:
+        now = engine().tasks.task(task_id)
+        if now.state != "ACTIVE":
+            message = _conflict_message(exc, task_id)
+        elif engine().tasks.pending_correction(task.instance_id) is not None:
+            message = _("办件已在等待补正，不能重复要求。")
+        else:
+            message = _("不能要求补正：%(reason)s", reason=str(exc))
+        return _kept_page(task_id, kept, error=message, status=409)
+    except InvalidInput as exc:
+        return _kept_page(task_id, kept, error=str(exc), status=422)
+    flash(_("已要求补正，办件暂停计时。"), "success")
+    return redirect(url_for("tasks.task_page", task_id=task_id))
+
+
+@bp.route("/tasks/<task_id>/correction-received", methods=["POST"])
+@login_required
+def correction_received(task_id: str) -> Any:
+    """补正已收到: the clock runs again; every running deadline moves by the suspended working days."""
+    me = access().user_id
+    task = _act(task_id)
+    note = (request.form.get("note") or "").strip()
+    try:
+        view = engine().tasks.correction_received(task.id, user_id=me, note=note)
+    except Conflict:
+        return _kept_page(task_id, {"note": note}, error=_("办件没有在等待补正（可能已由他人登记收到）。"), status=409)
+    suspension = view.suspensions[-1] if view.suspensions else {}
+    flash(_("补正材料已收到，恢复计时（暂停 %(n)s 个工作日）。", n=suspension.get("workingDays", 0)), "success")
+    return redirect(url_for("tasks.task_page", task_id=task_id))
