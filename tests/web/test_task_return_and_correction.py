@@ -214,3 +214,48 @@ def test_correction_stops_the_clock_blocks_completion_and_resumes(flows, client,
     assert "要求补正" in case_page and "补正已收到" in case_page
     r = post(client, f"/tasks/{review.id}/complete", {"_comment": "同意"}, page=f"/tasks/{review.id}")
     assert r.status_code == 302 and flows.tasks.task(review.id).state == "COMPLETED"
+
+
+# --- the REST extension endpoints ------------------------------------------------------------------------------
+def _basic(user: str) -> dict[str, str]:
+    import base64
+
+    from tests.web.conftest import PASSWORD
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()}
+
+
+def test_rest_return_and_correction(flows, client, at_approve, clock):
+    case, approve = at_approve
+    r = client.get(f"/engine-rest/task/{approve.id}/return-targets?includeRefused=true", headers=_basic("lead"))
+    assert r.status_code == 200, r.text
+    assert [(t["activityId"], t["allowed"], t["why"]) for t in r.json] == [
+        ("check", False, "returnTargets"), ("review", True, None), ("intake", False, "returnTargets")]
+    assert client.post(f"/engine-rest/task/{approve.id}/return", json={"targetActivityId": "review",
+                                                                       "reason": "x"},
+                       headers=_basic("f1")).status_code == 403
+    r = client.post(f"/engine-rest/task/{approve.id}/return", json={"targetActivityId": "review"},
+                    headers=_basic("lead"))
+    assert r.status_code == 400 and "reason" in r.json["message"]
+    r = client.post(f"/engine-rest/task/{approve.id}/return", json={"targetActivityId": "check", "reason": "x"},
+                    headers=_basic("lead"))
+    assert r.status_code == 500 and "returnTargets" in r.json["message"]
+    r = client.post(f"/engine-rest/task/{approve.id}/return", json={"targetActivityId": "review",
+                                                                    "reason": "REST 退回"}, headers=_basic("lead"))
+    assert r.status_code == 204, r.text
+    review = _open(flows, case.id)
+    assert review.task_definition_key == "review" and review.assignee == "m1"
+    r = client.post(f"/engine-rest/task/{approve.id}/return", json={"targetActivityId": "review", "reason": "again"},
+                    headers=_basic("lead"))
+    assert r.status_code == 404  # an ended task, as for Camunda's other task actions
+
+    r = client.post(f"/engine-rest/task/{review.id}/correction", json={"materials": ["身份证复印件"], "expectedDays": 2},
+                    headers=_basic("m1"))
+    assert r.status_code == 200 and r.json["state"] == "SUSPENDED", r.text
+    assert r.json["suspensions"][0]["reason"] == "需补正材料：身份证复印件"
+    r = client.post(f"/engine-rest/task/{review.id}/complete", json={}, headers=_basic("m1"))
+    assert r.status_code == 500 and "waits for 补正" in r.json["message"]
+    r = client.post(f"/engine-rest/task/{review.id}/correction-received", json={"note": "已收"},
+                    headers=_basic("m1"))
+    assert r.status_code == 200 and r.json["state"] == "RUNNING"
+    assert client.post(f"/engine-rest/task/{review.id}/complete", json={}, headers=_basic("m1")).status_code == 204

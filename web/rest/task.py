@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from engine.tasks.queries import TaskQuery
 from engine.types import CommentView, TaskView
@@ -302,6 +302,66 @@ def candidate_group_count() -> Any:
     return jsonify([{"groupName": g, "taskCount": n} for g, n in counts])
 
 
+# --- OneWindow's own: 退回 and 补正 (no Camunda counterpart; engine/tasks/returns.py) ---------------------------
+def _may_act(task_id: str) -> TaskView:
+    """The open task, if the caller may complete it or supervises (a 403 otherwise)."""
+    view = engine().tasks.task(task_id)
+    if view.state != "ACTIVE":
+        raise RestError(404, f"No matching task with id {task_id} (it is {view.state.lower()}; see "
+                             f"/history/task?taskId={task_id})")
+    who = common.access()
+    if who is None or who.may("supervise"):
+        return view
+    common.require_task(view, "complete")
+    return view
+
+
+@bp.get("/task/<task_id>/return-targets")
+def return_targets(task_id: str) -> Any:
+    _task(task_id)
+    refused = flag(request.args.get("includeRefused"), "includeRefused")
+    return jsonify([t.as_json() for t in engine().tasks.return_targets(task_id, include_refused=bool(refused))])
+
+
+@bp.post("/task/<task_id>/return")
+def return_task(task_id: str) -> Any:
+    data = common.body()
+    target = common.text(data.get("targetActivityId"), "targetActivityId")
+    reason = common.text(data.get("reason"), "reason")
+    if not target or not reason:
+        raise RestError(400, "a return needs targetActivityId and reason")
+    view = _may_act(task_id)
+    engine().tasks.return_to(task_id, target, reason, common.current_user() or view.assignee)
+    return common.no_content()
+
+
+@bp.post("/task/<task_id>/correction")
+def request_correction(task_id: str) -> Any:
+    from .case import clock_dto
+
+    data = common.body()
+    materials = data.get("materials")
+    if materials is not None and not (isinstance(materials, str) or (
+            isinstance(materials, list) and all(isinstance(m, str) for m in materials))):
+        raise RestError(400, "materials must be a list of strings (or one string, one material per line)")
+    _may_act(task_id)
+    view = engine().tasks.request_correction(
+        task_id, materials=materials, reason=common.text(data.get("reason"), "reason"),
+        expected_days=integer(data.get("expectedDays"), "expectedDays"), user_id=common.current_user())
+    return jsonify(clock_dto(view))
+
+
+@bp.post("/task/<task_id>/correction-received")
+def correction_received(task_id: str) -> Any:
+    from .case import clock_dto
+
+    data = common.body()
+    _may_act(task_id)
+    view = engine().tasks.correction_received(task_id, user_id=common.current_user(),
+                                              note=common.text(data.get("note"), "note"))
+    return jsonify(clock_dto(view))
+
+
 # --- OpenAPI -----------------------------------------------------------------------------------------------------
 _ID = common.path_params("id")
 _QUERY = common.query(
@@ -382,6 +442,27 @@ OPENAPI: dict[str, Any] = {
             "getTaskVariable", "Task", "One variable the task sees",
             {"200": json_response("Variable", "VariableValueDto"), "404": ERR},
             parameters=common.path_params("id", "varName"))},
+        "/task/{id}/return-targets": {"get": operation(
+            "getReturnTargets", "Task (OneWindow)", "The earlier steps the task may be returned to (退回), nearest "
+            "first; includeRefused adds the others on its path with why",
+            {"200": json_response("Targets", "ReturnTargetDto", True), "403": ERR, "404": ERR},
+            parameters=_ID + common.query("includeRefused:boolean"))},
+        "/task/{id}/return": {"post": operation(
+            "returnTask", "Task (OneWindow)", "退回: end the task and make an earlier step active again",
+            _ACTION, parameters=_ID, request_body=common.json_body({"type": "object", "required": [
+                "targetActivityId", "reason"], "properties": {"targetActivityId": {"type": "string"},
+                                                              "reason": {"type": "string"}}}, True))},
+        "/task/{id}/correction": {"post": operation(
+            "requestCorrection", "Task (OneWindow)", "要求补正: suspend the case clock (kind supplement)",
+            {"200": json_response("The clock", "CaseClockDto"), "400": ERR, "403": ERR, "404": ERR, "500": ERR},
+            parameters=_ID, request_body=common.json_body({"type": "object", "properties": {
+                "materials": {"type": "array", "items": {"type": "string"}}, "reason": {"type": "string"},
+                "expectedDays": {"type": "integer", "nullable": True}}}, True))},
+        "/task/{id}/correction-received": {"post": operation(
+            "correctionReceived", "Task (OneWindow)", "补正已收到: the case clock runs again",
+            {"200": json_response("The clock", "CaseClockDto"), "400": ERR, "403": ERR, "404": ERR, "500": ERR},
+            parameters=_ID, request_body=common.json_body({"type": "object", "properties": {
+                "note": {"type": "string"}}}))},
         "/task/report/candidate-group-count": {"get": operation(
             "getCandidateGroupCount", "Task", "Open tasks per candidate group",
             {"200": json_response("Counts", "TaskCountByCandidateGroupResultDto", True)})},
@@ -398,5 +479,7 @@ OPENAPI: dict[str, Any] = {
         "IdentityLinkDto": common.props("userId", "groupId", "type"),
         "FormDto": common.props("key", "contextPath", "camundaFormRef:object"),
         "TaskCountByCandidateGroupResultDto": common.props("groupName", "taskCount:integer"),
+        "ReturnTargetDto": common.props("activityId", "name", "assignee", "completedAt", "allowed:boolean",
+                                        "refusal", "why", "blocking:array"),
     }},
 }
