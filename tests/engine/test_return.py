@@ -245,3 +245,51 @@ def test_correction_needs_materials_or_a_reason_and_a_running_clock(eng, clock):
     eng.tasks.request_correction(review.id, reason="需现场核实", user_id="m1")
     eng.tasks.correction_received(case="B-2", user_id="c1")
     assert eng.cases.clock(case.id).state == "RUNNING"
+
+
+SUB_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d_sub" targetNamespace="http://x">
+  <bpmn:process id="return_sub" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="first" name="前置"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:subProcess id="sp"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:startEvent id="ss"><bpmn:outgoing>g1</bpmn:outgoing></bpmn:startEvent>
+      <bpmn:userTask id="a" name="子一"><bpmn:incoming>g1</bpmn:incoming><bpmn:outgoing>g2</bpmn:outgoing></bpmn:userTask>
+      <bpmn:userTask id="b" name="子二"><bpmn:incoming>g2</bpmn:incoming><bpmn:outgoing>g3</bpmn:outgoing></bpmn:userTask>
+      <bpmn:endEvent id="se"><bpmn:incoming>g3</bpmn:incoming></bpmn:endEvent>
+      <bpmn:sequenceFlow id="g1" sourceRef="ss" targetRef="a"/>
+      <bpmn:sequenceFlow id="g2" sourceRef="a" targetRef="b"/>
+      <bpmn:sequenceFlow id="g3" sourceRef="b" targetRef="se"/>
+    </bpmn:subProcess>
+    <bpmn:userTask id="last" name="最后"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="e"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="first"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="first" targetRef="sp"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="sp" targetRef="last"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="last" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_returns_stay_in_their_scope_inside_and_around_an_embedded_subprocess(eng):
+    eng.repository.deploy([("return_sub.bpmn", SUB_BPMN.encode())])
+    case = eng.runtime.start("return_sub")
+    eng.tasks.complete(_open(eng, case.id, "first").id, "u1")
+    eng.tasks.complete(_open(eng, case.id, "a").id, "u2")
+    b = _open(eng, case.id, "b")
+    # inside the subprocess: its own earlier steps only (not 'first', outside it)
+    assert [t.activity_id for t in eng.tasks.return_targets(b.id, include_refused=True)] == ["a"]
+    eng.tasks.return_to(b.id, "a", "子流程内退回", "u3")
+    a = _open(eng, case.id)
+    assert a.task_definition_key == "a" and a.assignee == "u2"
+    eng.tasks.complete(a.id, "u2")
+    eng.tasks.complete(_open(eng, case.id, "b").id, "u3")
+    last = _open(eng, case.id, "last")
+    # after the subprocess: the steps of the outer process (the subprocess's inner steps are another scope)
+    assert [t.activity_id for t in eng.tasks.return_targets(last.id, include_refused=True)] == ["first"]
+    eng.tasks.return_to(last.id, "first", "全部重办", "u4")
+    first = _open(eng, case.id)
+    assert first.task_definition_key == "first" and first.assignee == "u1"
+    for key, user in (("first", "u1"), ("a", "u2"), ("b", "u3"), ("last", "u4")):
+        eng.tasks.complete(_open(eng, case.id, key).id, user)
+    assert eng.runtime.instance(case.id).state == "COMPLETED"
