@@ -155,7 +155,7 @@ def complete(uow: Any, task_id: str, user_id: str | None, variables: dict[str, A
     require_active(case, "complete a task")
     from .returns import require_no_correction  # while the case waits for 补正 its diagram does not move
 
-    require_no_correction(uow.session, case.row, f"complete task '{row.name or row.id}'")
+    require_no_correction(uow.session, case.row, f"complete task '{row.name or row.id}'", case.model)
     task = spiff.find_task(case.wf, row.id)
     # SpiffWorkflow would happily "complete" a cancelled task: check the workflow's own state
     if task is None or not task.has_state(spiff.TaskState.READY) or not task.task_spec.manual:

@@ -267,7 +267,7 @@ def return_to(uow: Any, task_id: str, target_activity_id: str, reason: str, user
                                  task_id=row.id, current_assignee=row.assignee)
     case = load_case(uow, row.instance_id)
     require_active(case, f"return task '{label}'")
-    require_no_correction(uow.session, case.row, f"return task '{label}'")
+    require_no_correction(uow.session, case.row, f"return task '{label}'", case.model)
     task = spiff.find_task(case.wf, row.id)
     if task is None or not task.has_state(spiff.TaskState.READY) or not task.task_spec.manual:
         raise TaskNotActive(f"task '{label}' is no longer active in its case", task_id=row.id)
@@ -337,7 +337,10 @@ def pending_correction(session: Session, instance_id: str) -> CaseSuspension | N
         CaseSuspension.kind == "supplement")).first()
 
 
-def require_no_correction(session: Session, instance: ProcessInstance, action: str) -> None:
+def require_no_correction(session: Session, instance: ProcessInstance, action: str, model: Any = None) -> None:
+    """Conflict while the case waits for 补正. ``model``: a diagram without time limits has no clock (no query)."""
+    if model is not None and case_clock.model_config(model) is None:
+        return
     waiting = pending_correction(session, instance.id)
     if waiting is not None:
         raise Conflict(f"cannot {action}: case '{instance.business_key or instance.id}' waits for 补正 since "
