@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from .enterprise import ENTERPRISE_ITEM
 from .sample import SAMPLE_ITEM, ServiceItem
 
 
 def registry() -> tuple[ServiceItem, ...]:
     """Every service item this installation offers; nothing registers itself on import."""
-    return (SAMPLE_ITEM,)
+    return (SAMPLE_ITEM, ENTERPRISE_ITEM)

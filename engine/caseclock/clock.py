@@ -257,6 +257,27 @@ def _activity_completed(wf: Any, activity_id: str) -> bool:
                if getattr(t.task_spec, "bpmn_id", None))
 
 
+def _start_time(wf: Any, cfg: config.ClockConfig, now: datetime) -> datetime | None:
+    """The earlier acceptance instant the clockStart activity set in ``cfg.start_time`` (行政许可法 §32: a case
+    not told to supplement in time counts as accepted from the day of receipt); None when absent, unreadable or
+    not earlier than now (then the completion is the acceptance)."""
+    from engine.runtime import spiff
+
+    if not cfg.start_time:
+        return None
+    done = [t for t in spiff.all_tasks(wf, spiff.TaskState.COMPLETED)
+            if getattr(t.task_spec, "bpmn_id", None) == cfg.start]
+    value = done[-1].data.get(cfg.start_time) if done else None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime) or value.tzinfo is None or value >= now:
+        return None
+    return value
+
+
 def on_save(uow: Any, case: Any, ended: bool) -> None:
     """After every step of a case whose diagram has time limits: create its clock, start it at acceptance, stop
     it at its stop activity or the case's end."""
@@ -273,8 +294,11 @@ def on_save(uow: Any, case: Any, ended: bool) -> None:
                           warn_before=cfg.warn_before.text if cfg.warn_before else None, suspended_days=0,
                           extended_days=0, provisional=False, version=1)
     if clock.state == "WAITING" and not ended and (cfg.start == "start" or _activity_completed(case.wf, cfg.start)):
-        accept_clock(uow, clock, uow.now, reason="case started" if cfg.start == "start" else
-                     f"activity '{cfg.start}' completed (受理)")
+        at, reason = uow.now, "case started" if cfg.start == "start" else f"activity '{cfg.start}' completed (受理)"
+        earlier = _start_time(case.wf, cfg, uow.now)
+        if earlier is not None:
+            at, reason = earlier, f"{reason}; counts as accepted from {earlier.isoformat()} ({cfg.start_time})"
+        accept_clock(uow, clock, at, reason=reason)
     if clock.state in ("RUNNING", "SUSPENDED") and (ended or (cfg.stop and _activity_completed(case.wf, cfg.stop))):
         stop_clock(uow, clock, reason="case ended" if ended else f"activity '{cfg.stop}' completed")
     elif clock.state == "WAITING" and ended:

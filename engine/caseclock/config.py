@@ -8,6 +8,9 @@ Process level (``camunda:properties`` of the ``bpmn:process``)::
     clockStart     'start' (default: the case's start is its acceptance) or the id of the activity whose
                    completion is the acceptance (受理), e.g. the window intake task
     clockStop      id of the activity whose completion stops the clock (e.g. delivery); default: the case's end
+    clockStartTime name of a variable the clockStart activity may set to the instant (ISO 8601 with offset) the
+                   case counts as accepted from, when that is earlier than the activity's completion: 行政许可法 §32,
+                   a case not told to supplement within 5 days counts as accepted from the day of receipt
 
 User task level (``camunda:properties`` of a ``bpmn:userTask``), next to ``camunda:dueDate``/``followUpDate``::
 
@@ -34,7 +37,7 @@ from engine.errors import InvalidInput, Problem
 POLICIES = ("WARN_ONLY", "DEEMED_APPROVED", "ESCALATE")
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(wd|h)\s*$", re.IGNORECASE)
 _ISO = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(?:\.\d+)?S)?)?$")
-PROCESS_KEYS = ("promisedLimit", "legalLimit", "warnBefore", "clockStart", "clockStop")
+PROCESS_KEYS = ("promisedLimit", "legalLimit", "warnBefore", "clockStart", "clockStop", "clockStartTime")
 TASK_KEYS = ("warnBefore", "onTimeout", "formalOpinionLimit", "escalateTo", "deemedVariables")
 
 
@@ -142,6 +145,7 @@ class ClockConfig:
     warn_before: Span | None
     start: str  # 'start' or an activity id
     stop: str | None
+    start_time: str | None = None  # variable (set by the clockStart activity) holding an earlier acceptance instant
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,7 @@ def clock_config(properties: dict[str, str]) -> ClockConfig | None:
         warn_before=parse_span(properties["warnBefore"], "warnBefore") if properties.get("warnBefore") else None,
         start=(properties.get("clockStart") or "start").strip(),
         stop=(properties.get("clockStop") or "").strip() or None,
+        start_time=(properties.get("clockStartTime") or "").strip() or None,
     )
 
 
@@ -208,13 +213,20 @@ def check(meta: dict[str, Any], filename: str, activity_ids: set[str]) -> list[P
         try:
             if m.kind == "process":
                 cfg = clock_config(props)
-                if cfg is None and any(props.get(k) for k in ("warnBefore", "clockStart", "clockStop")):
-                    raise InvalidInput("warnBefore/clockStart/clockStop need a promisedLimit or legalLimit")
+                if cfg is None and any(props.get(k) for k in ("warnBefore", "clockStart", "clockStop",
+                                                               "clockStartTime")):
+                    raise InvalidInput("warnBefore/clockStart/clockStop/clockStartTime need a promisedLimit or "
+                                       "legalLimit")
                 if cfg is not None:
                     for name, ref in (("clockStart", None if cfg.start == "start" else cfg.start),
                                       ("clockStop", cfg.stop)):
                         if ref and ref not in activity_ids:
                             raise InvalidInput(f"{name} '{ref}' is not the id of an activity of the diagram")
+                    if cfg.start_time is not None:
+                        if cfg.start == "start":
+                            raise InvalidInput("clockStartTime needs clockStart naming the acceptance activity")
+                        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", cfg.start_time):
+                            raise InvalidInput(f"clockStartTime '{cfg.start_time}' must name a variable")
             elif m.kind == "userTask" and any(k in props for k in TASK_KEYS):
                 task_policy(props)
         except InvalidInput as exc:
