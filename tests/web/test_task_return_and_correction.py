@@ -66,6 +66,9 @@ def test_the_page_offers_the_allowed_targets_and_returns_to_the_previous_complet
              page=f"/tasks/{approve.id}")
     assert r.status_code == 302 and r.headers["Location"] == "/inbox"
     assert "“领导审批”已退回。" in client.get("/inbox").get_data(as_text=True)
+    assert approve.id in client.get("/inbox?tab=done").get_data(as_text=True)  # in the returner's 已办
+    ended = client.get(f"/tasks/{approve.id}").get_data(as_text=True)
+    assert '<span class="tag">已退回</span>' in ended and "<dt>退回人</dt><dd>lead" in ended
     assert flows.tasks.task(approve.id).state == "CANCELLED"
     again = _open(flows, case.id)
     assert again.task_definition_key == "review" and again.assignee == "m1"
