@@ -476,13 +476,22 @@ class HistoryService:
     def __init__(self, ex: Executor) -> None:
         self._ex = ex
 
-    def events(self, instance_id: str | None = None) -> list[HistoryEventView]:
+    def events(self, instance_id: str | None = None, *, types: tuple[str, ...] | list[str] | None = None,
+               last: int | None = None) -> list[HistoryEventView]:
+        """The events of one case's chain (or of the engine-wide chain: users, departments, calendar, ...) in
+        order; only those of ``types`` when given; only the ``last`` n (still oldest first) when given."""
         import json
 
         def q(session: Any) -> list[HistoryEventView]:
-            stmt = select(HistoryEvent).where(HistoryEvent.chain == (instance_id or "")).order_by(HistoryEvent.seq)
+            stmt = select(HistoryEvent).where(HistoryEvent.chain == (instance_id or ""))
+            if types is not None:
+                stmt = stmt.where(HistoryEvent.event_type.in_(list(types)))
+            if last is not None:
+                stmt = stmt.order_by(HistoryEvent.seq.desc()).limit(max(0, int(last)))
+            rows = sorted(session.scalars(stmt), key=lambda e: e.seq) if last is not None \
+                else session.scalars(stmt.order_by(HistoryEvent.seq))
             return [HistoryEventView(e.seq, e.event_type, e.actor, e.timestamp, e.instance_id, e.task_id,
-                                     e.activity_id, json.loads(e.payload)) for e in session.scalars(stmt)]
+                                     e.activity_id, json.loads(e.payload)) for e in rows]
         return self._ex.read(q)
 
     def process_instances(self, **filters: Any) -> list[HistoricInstanceView]:

@@ -66,3 +66,13 @@ def test_rename_group(engine, ident):
     with pytest.raises(NotFound):
         ident.rename_group("nosuch", "x")
     assert ident.group("market").name == "市场监督管理局" and len(_events(engine, "GroupRenamed")) == 1
+
+
+def test_engine_wide_events_by_type_and_last(engine, ident):
+    ident.rename_group("market", "一")
+    ident.rename_group("market", "二")
+    ident.rename_group("market", "三")
+    last_two = engine.history.events(types=("GroupRenamed",), last=2)
+    assert [e.payload["name"] for e in last_two] == ["二", "三"]
+    assert {e.event_type for e in engine.history.events(types=["UserCreated"])} == {"UserCreated"}
+    assert len(engine.history.events(types=["UserCreated"])) == 3

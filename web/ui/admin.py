@@ -366,8 +366,7 @@ def calendar_remove() -> Any:
 
 # --- the record of admin changes --------------------------------------------------------------------------------
 def _audit(limit: int = AUDIT_LIMIT) -> list[Any]:
-    events = [e for e in engine().history.events() if e.event_type in AUDIT_EVENTS]
-    return list(reversed(events[-limit:]))
+    return list(reversed(engine().history.events(types=tuple(AUDIT_EVENTS), last=limit)))
 
 
 @bp.get("/admin/audit")
