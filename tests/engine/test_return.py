@@ -35,6 +35,12 @@ def _jobs(eng, case_id):  # type: ignore[no-untyped-def]
                                         for j in s.scalars(select(Job).where(Job.instance_id == case_id))])
 
 
+def _case_version(eng, case_id):  # type: ignore[no-untyped-def]
+    from engine.persistence.models import ProcessInstance
+
+    return eng.executor.read(lambda s: s.get(ProcessInstance, case_id).version)
+
+
 def _open(eng, case_id, key=None):  # type: ignore[no-untyped-def]
     tasks = [t for t in eng.tasks.list(instance_id=case_id) if key is None or t.task_definition_key == key]
     assert len(tasks) == 1, tasks
@@ -196,9 +202,12 @@ def test_correction_suspends_the_clock_refuses_completion_and_resume_moves_the_d
     eng.tasks.complete(_open(eng, case.id, "intake").id, "c1")
     review = _open(eng, case.id, "review")
     clock.set(at(2026, 4, 2, 10, 0))  # Thursday
+    before = _case_version(eng, case.id)
     view = eng.tasks.request_correction(review.id, materials=["营业执照副本", "场地证明"], reason="复印件不清晰",
                                         expected_days=5, user_id="m1")
     assert view.state == "SUSPENDED"
+    # the case row's version moves: a completion computed before the request is re-run (and refused)
+    assert _case_version(eng, case.id) > before
     (s,) = view.suspensions
     assert s["kind"] == "supplement" and s["reason"] == "需补正材料：营业执照副本、场地证明；复印件不清晰"
     assert s["startedBy"] == "m1" and s["expectedWorkingDays"] == 5
@@ -227,6 +236,7 @@ def test_correction_suspends_the_clock_refuses_completion_and_resume_moves_the_d
         eng.tasks.correction_received(review.id, user_id="c1")
     eng.tasks.complete(review.id, "m1")
     assert _open(eng, case.id).task_definition_key == "check"
+    assert all(r.ok for r in eng.history.verify(case.id))
 
 
 def test_correction_needs_materials_or_a_reason_and_a_running_clock(eng, clock):
