@@ -53,7 +53,7 @@ def feel_unary_test(text: str | None) -> str | None:
         return None
     t = text.strip()
     if t in ("", "-"):
-        return ""
+        return None  # no text: SpiffWorkflow's "any" (an empty string would be evaluated and match nothing)
     m = _NOT.match(t)
     if m:
         items = [_value(p) for p in _split_top_level(m.group(1))]

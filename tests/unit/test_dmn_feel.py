@@ -9,7 +9,7 @@ from engine.definitions.dmn import evaluation_order, feel_unary_test, split_deci
 
 
 @pytest.mark.parametrize("feel, expected", [
-    ("", ""), ("-", ""), ("< 250", "< 250"), ('"Misc"', '"Misc"'),
+    ("", None), ("-", None), ("  -  ", None), ("< 250", "< 250"), ('"Misc"', '"Misc"'),
     ("[250..1000]", "250 <= ? <= 1000"), ("]250..1000[", "250 < ? < 1000"), ("(1..5]", "1 < ? <= 5"),
     ('"budget", "exceptional"', '? in ("budget", "exceptional",)'),
     ('not("a")', '? not in ("a",)'), ("true", "True"), ("null", "None"), ("x > 1", "x > 1"),
@@ -30,3 +30,15 @@ def test_drg_is_split_per_decision_with_requirements():
     assert [d.find(f"{{{ns}}}decision").get("id") for d in docs] == ["a", "b", "c"]
     assert all(len(d.findall(f"{{{ns}}}decision")) == 1 for d in docs)
     assert evaluation_order("c", reqs) == ["a", "b"] and evaluation_order("a", reqs) == []
+
+
+@pytest.mark.parametrize("seal, employees, expected", [
+    (True, 0, ["SEAL", "ALWAYS"]), (False, 3, ["SOCIAL", "ALWAYS"]), (True, 5, ["SEAL", "SOCIAL", "ALWAYS"]),
+])
+def test_dash_and_empty_cells_match_anything_in_a_deployed_table(engine, seal, employees, expected):
+    """Camunda Modeler writes '-' (or nothing) for 'any input'; both must match whatever the value."""
+    from tests.conftest import deploy_fixture
+
+    deploy_fixture(engine, "dmn/any_cells.dmn", "dmn/any_cells.bpmn")
+    case = engine.runtime.start("any_cells", variables={"needSeal": seal, "employees": employees})
+    assert engine.runtime.variables(case.id)["branches"] == expected
