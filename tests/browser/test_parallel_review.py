@@ -20,7 +20,8 @@ def _claim_and_open(page, task_name: str) -> None:  # type: ignore[no-untyped-de
     row = page.locator("table.inbox tbody tr", has_text=task_name)
     row.locator("button", has_text="认领").click()
     page.wait_for_url(re.compile(r"/inbox\?tab=group$"))
-    assert "已认领" in page.inner_text(".alert-success") or page.locator("table.inbox tbody tr").count() == 0
+    assert page.inner_text(".alert-success") == "已认领。"
+    assert page.locator("table.inbox tbody tr", has_text=task_name).count() == 0  # no longer unclaimed
     page.goto("/inbox?tab=mine")
     page.locator("table.inbox tbody tr", has_text=task_name).locator("a", has_text=task_name).click()
     page.wait_for_url(re.compile(r"/tasks/"))
