@@ -31,6 +31,7 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 )
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BaseMessageEventDefinition
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as _timer_module
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity
@@ -346,6 +347,11 @@ def _swap_message_definitions(task_spec: Any) -> None:
     defs = getattr(ed, "event_definitions", [ed])
     for d in defs:
         if type(d) is MessageEventDefinition:
+            d.__class__ = VariablesMessageEventDefinition
+        elif type(d) is BaseMessageEventDefinition:
+            # a receiveTask gets SpiffWorkflow's plain BPMN message definition (the Camunda parser only overrides
+            # events), which never equals the definition a correlation sends: "not waiting for <message>"
+            d.expression, d.result_var = None, None
             d.__class__ = VariablesMessageEventDefinition
         elif type(d) is CycleTimerEventDefinition:
             d.__class__ = CycleCronTimerEventDefinition
