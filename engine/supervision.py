@@ -266,30 +266,35 @@ class _Sql:
         return ProcessInstance.__table__.outerjoin(CaseClock.__table__, CC.instance_id == PI.id).outerjoin(
             OPEN_SUSP, and_(OS.instance_id == PI.id, OS.ended_at.is_(None)))
 
-    def case_conditions(self) -> dict[str, Any]:
+    def case_signals(self) -> tuple[Any, Any, Any]:
+        """(the clock runs or is suspended, WARNING, OVERDUE) of the case joined as CC/OS: the clock's signal
+        (``signal_of``) at now, or for a suspended clock at the start of its open suspension."""
         due = func.coalesce(CC.promised_due, CC.legal_due)
         at = func.coalesce(OS.started_at, self.now)
         running = CC.state.in_(("RUNNING", "SUSPENDED"))
-        is_open = and_(PI.state.in_(("ACTIVE", "SUSPENDED")), or_(CC.state.is_(None), CC.state != "STOPPED"),
-                       self.in_period(PI.started_at))
         overdue = and_(running, due.is_not(None), at > due)
-        closed_at = func.coalesce(CC.stopped_at, PI.ended_at)
-        closed = and_(PI.state != "TERMINATED",
-                      or_(and_(CC.state == "STOPPED", CC.accepted_at.is_not(None)),
-                          and_(CC.instance_id.is_(None), PI.state == "COMPLETED")),
-                      self.in_period(closed_at))
-        supplement = _needed_supplement()
+        warning = and_(running, not_(overdue), CC.warn_at.is_not(None), at >= CC.warn_at)
+        return running, warning, overdue
+
+    def case_conditions(self) -> dict[str, Any]:
+        """Each case metric as a condition on PI/CC/OS (department relation not included). The in-progress
+        numbers are as of now; received counts by PI.started_at, closed by the clock's stopped_at in the period."""
+        due = func.coalesce(CC.promised_due, CC.legal_due)
+        _running, warning, overdue = self.case_signals()
+        is_open = and_(PI.state.in_(("ACTIVE", "SUSPENDED")), or_(CC.state.is_(None), CC.state != "STOPPED"))
+        closed = and_(CC.state == "STOPPED", CC.accepted_at.is_not(None), PI.state != "TERMINATED",
+                      self.in_period(CC.stopped_at))
         received = self.in_period(PI.started_at)
         return {
             "open_cases": is_open,
-            "warning_cases": and_(is_open, running, not_(overdue), CC.warn_at.is_not(None), at >= CC.warn_at),
+            "warning_cases": and_(is_open, warning),
             "overdue_cases": and_(is_open, overdue),
             "received": received,
-            "supplement": and_(received, supplement),
+            "supplement": and_(received, _needed_supplement()),
             "closed": closed,
             "closed_timed": and_(closed, due.is_not(None)),
-            "closed_on_time": and_(closed, due.is_not(None), closed_at <= due),
-            "closed_late": and_(closed, due.is_not(None), closed_at > due),
+            "closed_on_time": and_(closed, due.is_not(None), CC.stopped_at <= due),
+            "closed_late": and_(closed, due.is_not(None), CC.stopped_at > due),
         }
 
     def case_metric(self, metric: str, conds: dict[str, Any], dept_open: Any, dept_any: Any) -> Any:
@@ -316,7 +321,7 @@ class _Sql:
 
     # the task side
     def task_conditions(self) -> dict[str, Any]:
-        is_open = and_(T.state == "ACTIVE", self.in_period(T.created))
+        is_open = T.state == "ACTIVE"
         overdue = and_(T.due.is_not(None), T.due < self.now)
         return {"open_tasks": is_open,
                 "warning_tasks": and_(is_open, not_(overdue), T.follow_up.is_not(None), T.follow_up <= self.now),
@@ -393,93 +398,129 @@ class SupervisionService:
         depts = self._depts(scope, flt)
         sql = _Sql(now, lo, hi, depts)
         dept_names, item_names, def_keys = self._names(session)
-        conds = sql.case_conditions()
+        item_defs = [d for d, k in def_keys.items() if k == flt.item] if flt.item else None
         by_dept: dict[str, Figures] = {}
         by_item: dict[str, Figures] = {}
 
-        # 1. cases per department: (case, department) pairs with "has an open task there"
-        pair_q = select(T.instance_id.label("iid"), L.group_id.label("dept"),
-                        func.max(case((T.state == "ACTIVE", 1), else_=0)).label("has_open")).select_from(
-            Task.__table__.join(TaskIdentityLink.__table__, L.task_id == T.id)).where(L.group_id.is_not(None))
-        if depts is not None:
-            pair_q = pair_q.where(L.group_id.in_(depts) if depts else false())
-        pairs = pair_q.group_by(T.instance_id, L.group_id).subquery("pairs")
-        has_open = pairs.c.has_open == 1
-        case_cols = list(conds)
-        cols = [_count(and_(conds[n], has_open) if n in ("open_cases", "warning_cases", "overdue_cases")
-                       else conds[n]).label(n) for n in case_cols]
-        stmt = select(pairs.c.dept, *cols).select_from(sql.case_from().join(pairs, pairs.c.iid == PI.id))
-        if flt.item:
-            stmt = stmt.where(PI.definition_key == flt.item)
-        for row in conn.execute(stmt.group_by(pairs.c.dept)):
-            fig = by_dept.setdefault(row.dept, Figures())
-            for n in case_cols:
-                setattr(fig, n, int(getattr(row, n) or 0))
-
-        # 2. cases per service item (each case once)
-        dept_open, dept_any = sql.dept_relations(depts)
-        cols = [_count(sql.case_metric(n, conds, dept_open, dept_any)).label(n) for n in case_cols]
-        stmt = select(PI.definition_key, *cols).select_from(sql.case_from())
-        if flt.item:
-            stmt = stmt.where(PI.definition_key == flt.item)
-        if dept_any is not None:
-            stmt = stmt.where(dept_any)
-        for row in conn.execute(stmt.group_by(PI.definition_key)):
-            if any(getattr(row, n) for n in case_cols):
-                fig = by_item.setdefault(row.definition_key, Figures())
-                for n in case_cols:
-                    setattr(fig, n, int(getattr(row, n) or 0))
-
-        # 3. open tasks per (candidate groups, definition): split into departments and items here
-        tconds = sql.task_conditions()
-        stmt = (select(T.candidate_groups, T.definition_id, _count(tconds["open_tasks"]).label("open_tasks"),
-                       _count(tconds["warning_tasks"]).label("warning_tasks"),
-                       _count(tconds["overdue_tasks"]).label("overdue_tasks"))
-                .where(tconds["open_tasks"]).group_by(T.candidate_groups, T.definition_id))
-        for row in conn.execute(stmt):
-            key = def_keys.get(row.definition_id, row.definition_id)
-            if flt.item and key != flt.item:
-                continue
-            groups = _split(row.candidate_groups)
-            seen = groups if depts is None else tuple(g for g in groups if g in depts)
-            if depts is not None and not seen:
-                continue
-            for g in seen:
-                fig = by_dept.setdefault(g, Figures())
-                for n in TASK_METRICS:
-                    setattr(fig, n, getattr(fig, n) + int(getattr(row, n) or 0))
-            fig = by_item.setdefault(key, Figures())
-            for n in TASK_METRICS:
+        def add(table: dict[str, Figures], key: str, row: Any, names: tuple[str, ...]) -> None:
+            fig = table.setdefault(key, Figures())
+            for n in names:
                 setattr(fig, n, getattr(fig, n) + int(getattr(row, n) or 0))
 
-        # 4. net working days of the closed cases of the period, with their departments
-        closed_cond = conds["closed"] if dept_any is None else and_(conds["closed"], dept_any)
-        stmt = (select(PI.id, PI.definition_key, CC.region, CC.accepted_at,
-                       func.coalesce(CC.stopped_at, PI.ended_at).label("closed_at"), CC.suspended_days)
-                .select_from(sql.case_from()).where(closed_cond, CC.accepted_at.is_not(None)))
-        if flt.item:
-            stmt = stmt.where(PI.definition_key == flt.item)
-        closed = conn.execute(stmt).all()
-        durations = self._durations(session, [(r.region, r.accepted_at, r.closed_at, r.suspended_days)
-                                              for r in closed])
-        if closed:
-            ids = [r.id for r in closed]
-            case_depts: dict[str, set[str]] = {}
-            for chunk in range(0, len(ids), 500):
-                q = (select(T.instance_id, L.group_id).distinct()
-                     .select_from(Task.__table__.join(TaskIdentityLink.__table__, L.task_id == T.id))
-                     .where(T.instance_id.in_(ids[chunk:chunk + 500]), L.group_id.is_not(None)))
-                for iid, g in conn.execute(q):
-                    if depts is None or g in depts:
-                        case_depts.setdefault(iid, set()).add(g)
-            for r, days in zip(closed, durations):
-                by_item.setdefault(r.definition_key, Figures()).durations.append(days)
-                for g in case_depts.get(r.id, ()):
-                    by_dept.setdefault(g, Figures()).durations.append(days)
+        def allowed(group: str) -> bool:
+            return depts is None or group in depts
+
+        link_join = Task.__table__.join(TaskIdentityLink.__table__, L.task_id == T.id)
+        task_case = Task.__table__.outerjoin(CaseClock.__table__, CC.instance_id == T.instance_id).outerjoin(
+            OPEN_SUSP, and_(OS.instance_id == T.instance_id, OS.ended_at.is_(None)))
+        _running, c_warning, c_overdue = sql.case_signals()
+        c_open = or_(CC.state.is_(None), CC.state != "STOPPED")  # an open task's case is open unless its clock
+        tconds = sql.task_conditions()                              # stopped (办结 at its clockStop activity)
+
+        def distinct(cond: Any) -> Any:
+            return func.count(func.distinct(case((cond, T.instance_id), else_=None)))
+
+        open_cols = (distinct(c_open).label("open_cases"), distinct(and_(c_open, c_warning)).label("warning_cases"),
+                     distinct(and_(c_open, c_overdue)).label("overdue_cases"))
+        task_cols = (func.count().label("open_tasks"), _count(tconds["warning_tasks"]).label("warning_tasks"),
+                     _count(tconds["overdue_tasks"]).label("overdue_tasks"))
+        snap_cases = ("open_cases", "warning_cases", "overdue_cases")
+
+        # 1. open tasks and the open cases they hold, per (candidate groups, definition): one scan of the open
+        # tasks. A case has one definition, so per combination of groups the distinct counts add up over
+        # definitions; a department found in one combination only is exact from it, the others are counted
+        # below with the task's identity links.
+        stmt = select(T.candidate_groups, T.definition_id, *task_cols, *open_cols).select_from(task_case).where(
+            T.state == "ACTIVE")
+        if item_defs is not None:
+            stmt = stmt.where(T.definition_id.in_(item_defs))
+        rows = conn.execute(stmt.group_by(T.candidate_groups, T.definition_id)).all()
+        combos: dict[str, set[str]] = {}
+        for r in rows:
+            for g in _split(r.candidate_groups):
+                combos.setdefault(g, set()).add(r.candidate_groups)
+        ambiguous = sorted(g for g, found in combos.items() if len(found) > 1 and allowed(g))
+        for r in rows:
+            mine = [g for g in _split(r.candidate_groups) if allowed(g)]
+            if depts is not None and not mine:
+                continue
+            add(by_item, def_keys.get(r.definition_id, r.definition_id), r, TASK_METRICS)
+            for g in mine:
+                add(by_dept, g, r, TASK_METRICS + (() if g in ambiguous else snap_cases))
+        if ambiguous:
+            stmt = (select(L.group_id, *open_cols).select_from(task_case.join(TaskIdentityLink.__table__,
+                                                                               L.task_id == T.id))
+                    .where(T.state == "ACTIVE", L.group_id.in_(ambiguous)))
+            if item_defs is not None:
+                stmt = stmt.where(T.definition_id.in_(item_defs))
+            for r in conn.execute(stmt.group_by(L.group_id)):
+                add(by_dept, r.group_id, r, snap_cases)
+
+        conds = sql.case_conditions()
+        dept_open, dept_any = sql.dept_relations(depts)
+
+        def restricted(stmt: Any, relation: Any) -> Any:
+            if flt.item:
+                stmt = stmt.where(PI.definition_key == flt.item)
+            return stmt if relation is None else stmt.where(relation)
+
+        # 2. open cases per service item (each case once)
+        stmt = select(PI.definition_key, *(_count(conds[n]).label(n) for n in snap_cases)).select_from(
+            sql.case_from()).where(conds["open_cases"])
+        for r in conn.execute(restricted(stmt, dept_open).group_by(PI.definition_key)):
+            add(by_item, r.definition_key, r, snap_cases)
+
+        # 3. received (and 补正) in the period, per item and per department (cases with a task of it)
+        received = ("received", "supplement")
+        stmt = select(PI.definition_key, func.count().label("received"),
+                      _count(conds["supplement"]).label("supplement")).where(conds["received"])
+        for r in conn.execute(restricted(stmt, dept_any).group_by(PI.definition_key)):
+            add(by_item, r.definition_key, r, received)
+        pid = PI.id
+        stmt = (select(L.group_id, func.count(func.distinct(pid)).label("received"),
+                       func.count(func.distinct(case((_needed_supplement(), pid), else_=None))).label("supplement"))
+                .select_from(ProcessInstance.__table__.join(link_join, T.instance_id == PI.id))
+                .where(conds["received"], L.group_id.is_not(None)))
+        if depts is not None:
+            stmt = stmt.where(L.group_id.in_(depts) if depts else false())
+        for r in conn.execute(restricted(stmt, None).group_by(L.group_id)):
+            add(by_dept, r.group_id, r, received)
+
+        # 4. closed in the period: counts per item and per department, and the net working days
+        closed = ("closed", "closed_timed", "closed_on_time", "closed_late")
+        closed_from = CaseClock.__table__.join(ProcessInstance.__table__, PI.id == CC.instance_id)
+        stmt = select(PI.definition_key, *(_count(conds[n]).label(n) for n in closed)).select_from(
+            closed_from).where(conds["closed"])
+        for r in conn.execute(restricted(stmt, dept_any).group_by(PI.definition_key)):
+            add(by_item, r.definition_key, r, closed)
+        cid = CC.instance_id
+        stmt = (select(L.group_id, *(func.count(func.distinct(case((conds[n], cid), else_=None))).label(n)
+                                     for n in closed))
+                .select_from(closed_from.join(link_join, T.instance_id == CC.instance_id))
+                .where(conds["closed"], L.group_id.is_not(None)))
+        if depts is not None:
+            stmt = stmt.where(L.group_id.in_(depts) if depts else false())
+        for r in conn.execute(restricted(stmt, None).group_by(L.group_id)):
+            add(by_dept, r.group_id, r, closed)
+        stmt = select(PI.id, PI.definition_key, CC.region, CC.accepted_at, CC.stopped_at,
+                      CC.suspended_days).select_from(closed_from).where(conds["closed"])
+        done = conn.execute(restricted(stmt, dept_any)).all()
+        if done:
+            durations = dict(zip((r.id for r in done), self._durations(
+                session, [(r.region, r.accepted_at, r.stopped_at, r.suspended_days) for r in done])))
+            for r in done:
+                by_item.setdefault(r.definition_key, Figures()).durations.append(durations[r.id])
+            stmt = (select(CC.instance_id, L.group_id).distinct()
+                    .select_from(closed_from.join(link_join, T.instance_id == CC.instance_id))
+                    .where(conds["closed"], L.group_id.is_not(None)))
+            if depts is not None:
+                stmt = stmt.where(L.group_id.in_(depts) if depts else false())
+            for iid, g in conn.execute(restricted(stmt, None)):
+                by_dept.setdefault(g, Figures()).durations.append(durations[iid])
 
         total = Figures()
         for fig in by_item.values():
-            for n in case_cols + list(TASK_METRICS):
+            for n in snap_cases + received + closed + TASK_METRICS:
                 setattr(total, n, getattr(total, n) + getattr(fig, n))
             total.durations.extend(fig.durations)
 
@@ -490,7 +531,8 @@ class SupervisionService:
         elif not flt.department:
             shown |= set(dept_names)
         dept_rows = [Row(d, dept_names.get(d, d), by_dept.get(d, Figures())) for d in sorted(shown)]
-        items = set(by_item) | ({flt.item} if flt.item else set())
+        items = {k for k, f in by_item.items() if f.durations or any(
+            getattr(f, n) for n in snap_cases + received + closed + TASK_METRICS)} | ({flt.item} if flt.item else set())
         item_rows = [Row(k, item_names.get(k, k), by_item.get(k, Figures())) for k in sorted(items)]
         return Report(now=now, filter=flt, scope=scope, departments=dept_rows, items=item_rows, total=total,
                       department_names=dept_names, item_names=item_names)

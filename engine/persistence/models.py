@@ -63,7 +63,8 @@ class ProcessDefinition(Base):
 
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
-    __table_args__ = (Index("ix_process_instance_state_definition", "state", "definition_id"),)
+    __table_args__ = (Index("ix_process_instance_state_definition", "state", "definition_id"),
+                      Index("ix_process_instance_started_at", "started_at"))  # supervision: received in a period
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     definition_id: Mapped[str] = mapped_column(ForeignKey("process_definition.id"), index=True)
     definition_key: Mapped[str] = mapped_column(String(255), index=True)
@@ -269,7 +270,8 @@ class CaseClock(Base):
     the effective deadlines (limit + extensions + suspended working days); ``warn_at`` the yellow threshold."""
 
     __tablename__ = "case_clock"
-    __table_args__ = (Index("ix_case_clock_state_due", "state", "promised_due"),)
+    __table_args__ = (Index("ix_case_clock_state_due", "state", "promised_due"),
+                      Index("ix_case_clock_state_stopped", "state", "stopped_at"))  # supervision: closed in a period
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))  # WAITING RUNNING SUSPENDED STOPPED
     region: Mapped[str | None] = mapped_column(String(48))

@@ -92,7 +92,8 @@ def test_dashboard_numbers_link_to_their_lists(engine, clock, client):
     # the definitions are on the page, the charts are inline SVG with a link per segment
     assert 'id="definitions"' in page and "办结时间 ≤ 办结期限" in page
     assert page.count('<svg class="sv-chart"') == 2 and "<script" not in page.split("<main", 1)[1]
-    assert '<a href="/supervision/list?dept=window&metric=overdue_cases"><rect' in html.unescape(page)
+    assert '<a href="/supervision/list?from=2026-03-01&to=2026-03-11&dept=window&metric=overdue_cases"><rect' in \
+        html.unescape(page)  # the period defaults to the current month
 
     link = total(page, "overdue_cases")[1]
     listed = client.get(link).get_data(as_text=True)

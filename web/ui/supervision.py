@@ -51,14 +51,15 @@ DEFINITIONS = (  # domain.md §1.8, as computed by engine/supervision.py
     (_l("收件量"), _l("期间内收件（流程启动）的办件数。")),
     (_l("补正率"), _l("需要补正的办件 ÷ 收件量；需要补正：受理后有“补正”挂起，或受理前一次性告知"
                     "（办件变量 supplementRequested 为真）。")),
-    (_l("办结量"), _l("期间内办结的办件数：受理后计时停止（出件/办结环节完成或流程结束）；终止的办件不计。")),
+    (_l("办结量"), _l("期间内办结的办件数：受理后计时停止（出件/办结环节完成或流程结束）；终止的办件、无办理时限"
+                    "（不计时）的事项不计。")),
     (_l("按时办结率"), _l("办结时间 ≤ 办结期限（承诺时限 + 批准的延期 + 挂起的工作日）的办结件 ÷ 有办结期限的办结件。")),
     (_l("超期件"), _l("超期办结件 + 超期在办件。")),
     (_l("平均/中位/P90 办理时长"), _l("受理日（不计）至办结日的工作日数，扣除挂起的工作日；P90 为最近秩法的第 90 百分位。")),
     (_l("部门口径"), _l("在办、预警、超期按办件当前所在的部门（有未办任务的部门）统计；收件、补正、办结、时长按办理过"
                     "该办件的所有部门统计：一个办件可计入多个部门，各部门之和可大于合计。")),
-    (_l("日期范围"), _l("收件量、补正率按收件时间，办结量、按时办结率、办理时长按办结时间落在范围内统计；指定范围时，"
-                    "在办/预警/超期办件按收件时间、任务按创建时间限定在范围内；不指定则为全部。")),
+    (_l("日期范围"), _l("收件量、补正率按收件时间，办结量、按时办结率、办理时长按办结时间落在范围内统计（默认本月）；"
+                    "在办、预警、超期（办件和任务）为统计时点的实时数，不受日期范围限制。")),
 )
 CASE_STATES = {"在办": _l("在办"), "挂起": _l("挂起"), "办结": _l("办结"), "终止": _l("终止"),
                "待受理": _l("待受理")}
@@ -66,7 +67,12 @@ CHART_COLORS = {"overdue": "#c0392b", "warning": "#e0a526", "normal": "#2f6db5"}
 
 
 def _filter(args: Any) -> SupervisionFilter:
-    """The filter of the query string; InvalidInput with a sentence for a malformed date."""
+    """The filter of the query string; InvalidInput with a sentence for a malformed date. Without ``from`` and
+    ``to`` the period is the current month up to today (an empty ``from=`` / ``to=`` is an open end)."""
+    if "from" not in args and "to" not in args:
+        today = engine().clock.now().astimezone(engine().services.tz).date()
+        args = {**args, "from": today.replace(day=1).isoformat(), "to": today.isoformat()}
+
     def day(name: str, label: str) -> date | None:
         text = (args.get(name) or "").strip()
         if not text:
@@ -80,9 +86,10 @@ def _filter(args: Any) -> SupervisionFilter:
 
 
 def _args(flt: SupervisionFilter, **extra: Any) -> dict[str, Any]:
-    out = {"from": flt.start.isoformat() if flt.start else None, "to": flt.end.isoformat() if flt.end else None,
+    """The query string of a filter (an open end is kept as an empty value: it is not the default month)."""
+    out = {"from": flt.start.isoformat() if flt.start else "", "to": flt.end.isoformat() if flt.end else "",
            "dept": flt.department, "item": flt.item, **extra}
-    return {k: v for k, v in out.items() if v not in (None, "")}
+    return {k: v for k, v in out.items() if v is not None and (v != "" or k in ("from", "to"))}
 
 
 def _pct(value: float | None) -> str:
@@ -129,7 +136,7 @@ def dashboard() -> Any:
     try:
         flt = _filter(request.args)
     except InvalidInput as exc:
-        error, status, flt = str(exc), 400, SupervisionFilter()
+        error, status, flt = str(exc), 400, _filter({})
     report = eng.supervision.report(acc, flt)
     departments = report.department_names
     dept_options = sorted(((k, departments.get(k, k)) for k in (report.scope if report.scope is not None
