@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from .construction import CONSTRUCTION_ITEM
 from .enterprise import ENTERPRISE_ITEM
 from .sample import SAMPLE_ITEM, ServiceItem
 
 
 def registry() -> tuple[ServiceItem, ...]:
     """Every service item this installation offers; nothing registers itself on import."""
-    return (SAMPLE_ITEM, ENTERPRISE_ITEM)
+    return (SAMPLE_ITEM, ENTERPRISE_ITEM, CONSTRUCTION_ITEM)
