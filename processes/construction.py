@@ -301,6 +301,8 @@ def _precheck(engine: Any, task: Any) -> dict[str, Any]:
     if not v.get("projectName") and result["projectCode"] in _DEMO_PROJECTS:  # data shared from the 工改 system
         result.update({k: val for k, val in _DEMO_PROJECTS[result["projectCode"]].items() if k not in v})
     result["windowAccepted"] = bool(v.get("intakeApplicationId"))
+    # 收件 (or 补正 resubmission): 行政许可法 §32 counts the deemed acceptance from this day
+    result["receivedAt"] = engine.clock.now().isoformat()
     if "rfDeemedAllowed" not in v:
         result["rfDeemedAllowed"] = CIVIL_DEFENSE_DEEMED_ALLOWED
     result["checkedAt"] = engine.clock.now().isoformat()

@@ -244,15 +244,18 @@ def test_supplement_before_acceptance_keeps_the_clock_waiting_around_the_spring_
                                              "intakeNote": "请补交施工图设计文件审查合格书或签署审图承诺书"})
     assert eng.cases.clock(case.id).state == "WAITING"
     timer = [j for j in eng.jobs.list(instance_id=case.id) if j.job_type == "timer"]
-    assert [j.due for j in timer] == [at(2026, 3, 18, 17, 30)]  # 补正 deadline: 20 wd from 02-12
+    assert [(j.activity_id, j.due) for j in timer] == [("supplement_deadline", at(2026, 3, 18, 17, 30))]  # 20 wd
     clock.set(at(2026, 2, 25, 9, 0))  # after the holiday
     eng.runtime.correlate(C.SUPPLEMENT_MESSAGE, business_key="SG-2026-0001",
                           variables={"drawingReviewCertNo": "施审（2026）第0131号"})
     assert C.run_handlers(eng) == ["construction-precheck"]
     assert eng.runtime.variables(case.id)["preconditionsOk"] is True
     assert eng.cases.clock(case.id).state == "WAITING"
-    assert [j.state for j in eng.jobs.list(states=("CANCELLED", "DONE", "PENDING"), instance_id=case.id)
-            if j.job_type == "timer"] == ["CANCELLED"]
+    timers = {(j.activity_id, j.state): j.due for j in eng.jobs.list(states=("CANCELLED", "DONE", "PENDING"),
+                                                                      instance_id=case.id) if j.job_type == "timer"}
+    assert ("supplement_deadline", "CANCELLED") in timers and ("supplement_deadline", "PENDING") not in timers
+    # the window's five days start again from the resubmission: 02-26, 27, Sat 28, 03-02, 03
+    assert timers[("intake_deadline", "PENDING")] == at(2026, 3, 3, 17, 30)
     _accept(eng, clock, case, at(2026, 2, 26, 10, 0))  # 受理日 = the day of the complete materials' acceptance
     c = eng.cases.clock(case.id)
     assert c.accepted_at == at(2026, 2, 26, 10, 0)
@@ -428,6 +431,23 @@ def test_a_disagreement_without_reasons_counts_as_agreement(eng, clock):
     assert rows["civil_defense_offsite"]["opinion"] == "agree"
     assert rows["civil_defense_offsite"]["note"] == "不同意但未说明理由，视为同意"
     assert v["anyDisagree"] is False
+
+
+def test_no_supplement_notice_within_five_working_days_counts_as_accepted_from_receipt(eng, clock):
+    case = _apply(eng, clock, at(2026, 9, 28, 10, 0))  # Monday; nobody at the window handles it
+    (intake,) = eng.tasks.list(instance_id=case.id)
+    (timer,) = [j for j in eng.jobs.list(instance_id=case.id) if j.job_type == "timer"]
+    assert timer.due == at(2026, 10, 10, 17, 30)  # 5 wd (§32): 09-29, 09-30, 10-08, 10-09, Saturday 10-10 (调休)
+    _fire_due(eng, clock, at(2026, 10, 10, 17, 29))
+    assert eng.cases.clock(case.id).state == "WAITING"
+    _fire_due(eng, clock, at(2026, 10, 10, 17, 31))
+    assert eng.tasks.task(intake.id).state != "ACTIVE"
+    c = eng.cases.clock(case.id)
+    assert (c.state, c.accepted_at) == ("RUNNING", at(2026, 9, 28, 10, 0))  # accepted from the day of receipt
+    assert c.promised_due == at(2026, 10, 16, 17, 30)  # 10 wd from 09-28: 09-29, 30, 10-08, 09, 10, 12..16
+    assert eng.runtime.variables(case.id)["deemedAccepted"] is True
+    permit = _open(eng, case.id)[("review_escalate", "housing")]
+    assert permit.due == at(2026, 10, 13, 17, 30)  # the department's 2 wd count from its task: 10-12, 10-13
 
 
 def test_window_rejects_at_intake(eng, clock):
