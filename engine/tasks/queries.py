@@ -112,11 +112,13 @@ _FILTERS: dict[str, tuple[Any, Any]] = {
         T.instance_id.in_(select(VAR.instance_id).where(VAR.name.in_(SEARCH_VARIABLES),
                                                         VAR.value_json.ilike(bindparam("search"), escape="\\")))),
         lambda q: _like(q.search)),
+    # two IN subqueries, not one with OR inside: each one is an index search (user_id / group_id), where the OR
+    # made SQLite read the whole identity-link table for every list and count (docs/performance.md, Web pages)
     "visible_to": (lambda: or_(
         T.assignee == bindparam("visible_user"), T.owner == bindparam("visible_user"),
         T.completed_by == bindparam("visible_user"),
-        T.id.in_(select(LINK.task_id).where(or_(LINK.user_id == bindparam("visible_user"),
-                                                LINK.group_id.in_(bindparam("visible_groups", expanding=True)))))),
+        T.id.in_(select(LINK.task_id).where(LINK.user_id == bindparam("visible_user"))),
+        T.id.in_(select(LINK.task_id).where(LINK.group_id.in_(bindparam("visible_groups", expanding=True))))),
         lambda q: _visible(q.visible_to)),
 }
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
@@ -138,10 +140,24 @@ def _visible(scope: tuple[str, tuple[str, ...]] | None) -> tuple[str, list[str]]
     return user, list(groups)  # no group: SQLAlchemy renders IN () as an always-false condition
 
 
+def _in_scope_already(q: TaskQuery, user: str, groups: list[str]) -> bool:
+    """The other filters keep only tasks the scope ``visible_to`` allows anyway (the inbox tabs: my tasks, tasks I
+    delegated or completed, my departments' tasks): the scope condition is left out of the SQL, which is then a
+    plain index search."""
+    if user in (q.assignee, q.owner, q.completed_by):
+        return True
+    wanted = list(q.candidate_groups) + ([q.candidate_group] if q.candidate_group else [])
+    return bool(wanted) and set(wanted) <= set(groups)
+
+
 def _params(q: TaskQuery) -> dict[str, Any]:
     params = {name: value for name, (_cond, get) in _FILTERS.items() if (value := get(q)) not in (None, "", [])}
     if "visible_to" in params:
-        params["visible_user"], params["visible_groups"] = params["visible_to"]
+        user, groups = params["visible_to"]
+        if _in_scope_already(q, user, groups):
+            del params["visible_to"]
+        else:
+            params["visible_user"], params["visible_groups"] = user, groups
     return params
 
 
