@@ -10,9 +10,27 @@ import click
 from engine.cli import cli, handle_errors
 
 
-def _serve(engine: Any, host: str, port: int, threads: int, timers: bool) -> None:
-    """Serve ``engine`` (closed at the end) with waitress until SIGTERM/Ctrl-C, the timers in-process unless off."""
+def _run_handlers(engine: Any, stop: Any, every: float = 2.0) -> None:
+    """The service items' automatic steps (processes/*.HANDLERS: realistic fakes of the external systems) as an
+    in-process external-task worker, for the demo."""
+    import logging
+
+    from processes.demo import all_handlers
+    from processes.worker import drain
+
+    handlers = all_handlers()
+    while not stop.wait(every):
+        try:
+            drain(engine, handlers, worker_id="demo-handlers")
+        except Exception:  # noqa: BLE001 - keep serving; the next round retries
+            logging.getLogger("onewindow.demo").exception("automatic steps failed")
+
+
+def _serve(engine: Any, host: str, port: int, threads: int, timers: bool, handlers: bool = False) -> None:
+    """Serve ``engine`` (closed at the end) with waitress until SIGTERM/Ctrl-C, the timers in-process unless off;
+    ``handlers``: the items' automatic steps too (demo)."""
     import signal
+    import threading
 
     import waitress
 
@@ -24,6 +42,10 @@ def _serve(engine: Any, host: str, port: int, threads: int, timers: bool) -> Non
     if timers:
         worker = JobWorker(engine)
         worker.start()
+    stop_handlers = threading.Event()
+    if handlers:
+        threading.Thread(target=_run_handlers, args=(engine, stop_handlers), name="demo-handlers",
+                         daemon=True).start()
 
     def _stop(_signum: int, _frame: object) -> None:
         raise SystemExit(0)  # waitress stops its loop on SystemExit; the finally below stops the timers
@@ -34,6 +56,7 @@ def _serve(engine: Any, host: str, port: int, threads: int, timers: bool) -> Non
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="onewindow")
     finally:
+        stop_handlers.set()
         if worker is not None:
             worker.stop()
         engine.close()
@@ -66,8 +89,12 @@ def serve(host: str, port: int, threads: int, no_timers: bool) -> None:
 @click.option("--port", default=8080, show_default=True, type=int, help="port to listen on")
 @click.option("--seed-only", is_flag=True, help="seed the demo data and exit (no web server)")
 @click.option("--bpmn-dir", default=None, type=click.Path(file_okay=False), help="diagrams to deploy (default bpmn/)")
+@click.option("--cases", default=200, show_default=True, type=click.IntRange(0, 5000),
+              help="applications in the simulated months (0: only the ten sample cases)")
+@click.option("--days", default=60, show_default=True, type=click.IntRange(1, 365),
+              help="calendar days of simulated work before now")
 @handle_errors
-def demo(host: str, port: int, seed_only: bool, bpmn_dir: str | None) -> None:
+def demo(host: str, port: int, seed_only: bool, bpmn_dir: str | None, cases: int, days: int) -> None:
     """Seed a demo system (departments, a user of every role, the diagrams of bpmn/, cases in every state driven
     through the engine on a moved clock) and serve the web app on it with the timers running."""
     from engine import demo as seeding
@@ -84,14 +111,28 @@ def demo(host: str, port: int, seed_only: bool, bpmn_dir: str | None) -> None:
     finally:
         engine.close()
     seeding.seed_cases(_build, now, say)
+    if cases:
+        from processes.demo import simulate
+
+        click.echo(f"simulating {days} days of work ({cases} applications) on a moved clock", err=True)
+        started = simulate(_build, now, days=days, cases=cases, password=seeding.DEMO_PASSWORD, say=say)
+        click.echo(f"  {started} cases started", err=True)
     click.echo("demo users (password for every one: " + seeding.DEMO_PASSWORD + "):")
     for user in seeding.USERS:
         click.echo(f"  {user.id:<8} {user.name:<6} {user.what}")
+    engine = _build()
+    try:
+        others = [u for u in engine.identity.users() if u.id not in {d.id for d in seeding.USERS}]
+    finally:
+        engine.close()
+    if others:
+        click.echo("  reviewers of the other departments: " + ", ".join(
+            f"{u.id} ({'/'.join(u.groups)})" for u in others))
     if seed_only:
         click.echo("seeded; `onewindow instances --json` lists the cases, `onewindow demo` serves them")
         return
     click.echo(f"open http://{host}:{port}/ and sign in as one of them (Ctrl-C stops)")
-    _serve(_build(), host, port, 8, True)
+    _serve(_build(), host, port, 8, True, handlers=True)
 
 
 def main() -> None:

@@ -273,9 +273,11 @@ def _iso(v: datetime | None) -> str | None:
 def decide(uow: Any, *, decision: str, item_key: str | None = None, application: str | None = None,
            materials: dict[str, dict[str, Any]] | None = None, applicant: dict[str, Any] | None = None,
            reason: str | None = None, commitment_due: date | str | None = None, commitment_note: str | None = None,
-           expected_version: int | None = None, actor: str | None = None) -> ApplicationView:
+           expected_version: int | None = None, actor: str | None = None,
+           variables: dict[str, Any] | None = None) -> ApplicationView:
     """Record the window's decision on a new application (``item_key``) or on one waiting for 补正
-    (``application``: its number or id)."""
+    (``application``: its number or id). ``variables``: the application form's data (e.g. an item's 一表通 filled
+    online or typed at the window), given to the case started on acceptance next to the applicant's data."""
     if decision not in DECISIONS:
         raise InvalidInput(f"decision '{decision}' is not one of {', '.join(DECISIONS)}")
     row: IntakeApplication | None = None
@@ -348,7 +350,7 @@ def decide(uow: Any, *, decision: str, item_key: str | None = None, application:
         _log(row, uow, actor, "reject", text)
         uow.record("IntakeRejected", actor=actor, **payload, reason=text)
     else:
-        _accept(uow, row, item, person, checked, commitment, actor, payload)
+        _accept(uow, row, item, person, checked, commitment, actor, payload, variables)
     uow.session.flush()
     return view_of(row, uow.services.tz)
 
@@ -372,10 +374,12 @@ def _commitment_date(uow: Any, value: date | str | None) -> date:
 
 
 def _accept(uow: Any, row: IntakeApplication, item: Any, person: dict[str, str], materials: list[dict[str, Any]],
-            commitment: dict[str, Any] | None, actor: str | None, payload: dict[str, Any]) -> None:
+            commitment: dict[str, Any] | None, actor: str | None, payload: dict[str, Any],
+            form_data: dict[str, Any] | None = None) -> None:
     from engine.runtime import instances
+    from engine.runtime import values
 
-    variables = {"applicant": person["name"], "applicantIdNumber": person["idNumber"],
+    variables = {**values.check_variables(form_data or {}), "applicant": person["name"], "applicantIdNumber": person["idNumber"],
                  "applicantPhone": person["phone"], "applicantAddress": person["address"],
                  "deliveryMethod": person["delivery"], "serviceItem": item.key, "intakeApplicationId": row.id,
                  "materialsGap": commitment is not None}

@@ -41,11 +41,11 @@ class IntakeService:
                materials: dict[str, dict[str, Any]] | None = None, applicant: dict[str, Any] | None = None,
                reason: str | None = None, commitment_due: date | str | None = None,
                commitment_note: str | None = None, expected_version: int | None = None,
-               actor: str | None = None) -> ApplicationView:
+               actor: str | None = None, variables: dict[str, Any] | None = None) -> ApplicationView:
         view = self._ex.run(partial(commands.decide, decision=decision, item_key=item_key, application=application,
                                     materials=materials, applicant=applicant, reason=reason,
                                     commitment_due=commitment_due, commitment_note=commitment_note,
-                                    expected_version=expected_version, actor=actor))
+                                    expected_version=expected_version, actor=actor, variables=variables))
         if view.state == "ACCEPTED":
             self._complete_window_step(view, actor)
         return view

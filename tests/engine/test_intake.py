@@ -260,3 +260,17 @@ def test_settings_from_env(monkeypatch):
     monkeypatch.setenv("ONEWINDOW_CASE_NUMBER_FORMAT", "{region}{date:%y%m%d}{seq:03d}")
     s = Settings.from_env()
     assert (s.region_code, s.case_number_format) == ("110105", "{region}{date:%y%m%d}{seq:03d}")
+
+
+def test_application_form_data_goes_to_the_case_and_bad_data_changes_nothing(eng):
+    from engine.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        eng.intake.accept(ITEM, materials=received(), applicant=APPLICANT, actor="c1",
+                          variables={"bad name with spaces": 1})
+    assert eng.intake.count() == 0 and eng.runtime.instances() == []
+    app = eng.intake.accept(ITEM, materials=received(), applicant=APPLICANT, actor="c1",
+                            variables={"registeredCapital": 300, "applicant": "form value loses"})
+    values = eng.runtime.variables(app.instance_id)
+    assert values["registeredCapital"] == 300
+    assert values["applicant"] == APPLICANT["name"]  # the window's applicant data wins over the form's
