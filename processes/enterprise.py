@@ -293,7 +293,7 @@ def application(seed: int = 0, **overrides: Any) -> dict[str, Any]:
         "businessScope": "技术开发、技术服务；软件销售", "nameCheck": "PASS", "addressStandard": True,
         "naturalShareholdersVerified": True, "standardArticles": True, "needSeal": True, "applyInvoice": True,
         "employees": 3 + seed % 20, "housingFund": True, "bankAccount": True, "licensedScope": False,
-        "viaAgent": False, "deliveryMethod": "WINDOW", "deliveryAddress": "",
+        "viaAgent": False, "deliveryMethod": "pickup", "deliveryAddress": "",
         "rating": None, "ratingComment": "",
     }
     data.update(overrides)

@@ -88,7 +88,7 @@ def test_happy_path_auto_approval_all_branches_window_pickup_and_a_good_rating(e
     bank = eng.runtime.variables(case.id)["bankAccountNo"]  # the bank's branch joined
     assert bank.startswith("6210") and len(bank) == 19
     clock.set(at(2026, 3, 3, 9, 0))
-    complete(eng, case, "delivery", "window2", deliveryMethod="WINDOW")
+    complete(eng, case, "delivery", "window2", deliveryMethod="pickup")
     c = eng.cases.clock(case.id)
     assert (c.state, c.stopped_at, c.signal) == ("STOPPED", at(2026, 3, 3, 9, 0), "ON_TIME")  # clockStop: 出件
     complete(eng, case, "pickup", "window2", signedBy="张伟")
@@ -251,7 +251,7 @@ def test_withdrawal_after_acceptance_terminates_the_case_and_stops_the_clock(eng
 
 
 def test_ems_delivery_and_a_bad_rating_start_a_15_working_day_rectification(eng, clock):
-    case = start(eng, clock, at(2026, 9, 21, 9, 0), "PJ-1", deliveryMethod="EMS", licensedScope=True,
+    case = start(eng, clock, at(2026, 9, 21, 9, 0), "PJ-1", deliveryMethod="mail", licensedScope=True,
                  employees=0, housingFund=False, bankAccount=False)
     accept(eng, clock, case, at(2026, 9, 21, 9, 30))
     v = eng.runtime.variables(case.id)
@@ -261,7 +261,7 @@ def test_ems_delivery_and_a_bad_rating_start_a_15_working_day_rectification(eng,
     complete(eng, case, "seal", "police1", sealFiled=True)
     complete(eng, case, "tax", "tax1", taxRegistered=True)
     clock.set(at(2026, 9, 21, 14, 0))
-    complete(eng, case, "delivery", "window2", deliveryMethod="EMS")
+    complete(eng, case, "delivery", "window2", deliveryMethod="mail")
     work(eng)
     number = eng.runtime.variables(case.id)["emsTrackingNo"]
     assert enterprise.is_valid_s10(number) and number.endswith("CN")
