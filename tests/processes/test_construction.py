@@ -16,6 +16,7 @@ from lxml import etree
 from engine.errors import Conflict
 from processes import construction as C
 from processes import registry
+from tests.web.case_support import PASSWORD, login, web_app  # noqa: F401 - web_app: the app on this test's engine
 
 CST = timezone(timedelta(hours=8))
 ROOT = Path(__file__).resolve().parents[2]
@@ -490,3 +491,27 @@ def test_accepted_at_the_window_goes_straight_to_the_departments(eng, clock):
     assert set(tasks) == {("review_escalate", "housing"), ("review_escalate", "housing_fire"),
                           ("review_deemed", "civil_defense")}
     assert eng.cases.clock(view.instance_id).accepted_at == at(2026, 9, 30, 10, 0)
+
+
+# --- what a supervisor sees -----------------------------------------------------------------------------------
+def test_an_overdue_case_shows_why_it_is_late_on_the_case_page(eng, clock, web_app):
+    eng.identity.add_user("fire1", PASSWORD, name="消防审查一", groups=["housing_fire"], roles=["reviewer"],
+                          create_groups=True, actor="test")
+    case = _apply(eng, clock, at(2026, 9, 29, 16, 0))
+    _accept(eng, clock, case, at(2026, 9, 30, 10, 0))
+    tasks = _open(eng, case.id)
+    clock.set(at(2026, 10, 8, 11, 0))
+    _review(eng, tasks[("review_deemed", "civil_defense")], "rf1")
+    _fire_due(eng, clock, at(2026, 10, 21, 9, 0))  # past the promised 10-20 17:30: the case and two reviews are late
+    assert eng.cases.clock(case.id).signal == "OVERDUE"
+    client = login(web_app.test_client(), "boss")
+    page = client.get("/cases/SG-2026-0001")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "2026-10-20 17:30" in html  # the promised date that passed
+    assert "督办：部门审查（超时督办）（已超期）" in html  # the escalations the late reviews caused
+    marks = json.loads(html.split('id="ow-highlights">', 1)[1].split("</script>", 1)[0])
+    assert "review_escalate" in marks["overdue"] and "review_deemed" in marks["completed"]
+    reviewer = login(web_app.test_client(), "fire1")
+    form = reviewer.get(f"/tasks/{tasks[('review_escalate', 'housing_fire')].id}")
+    assert form.status_code == 200 and "需补正" in form.text and "不同意" in form.text
