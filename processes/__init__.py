@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from .construction import CONSTRUCTION_ITEM
 from .enterprise import ENTERPRISE_ITEM
+from .food import FOOD_ITEM
+from .realestate import REALESTATE_ITEM
 from .sample import SAMPLE_ITEM, ServiceItem
 
 
 def registry() -> tuple[ServiceItem, ...]:
     """Every service item this installation offers; nothing registers itself on import."""
-    return (SAMPLE_ITEM, ENTERPRISE_ITEM, CONSTRUCTION_ITEM)
+    return (SAMPLE_ITEM, ENTERPRISE_ITEM, CONSTRUCTION_ITEM, FOOD_ITEM, REALESTATE_ITEM)

@@ -278,6 +278,25 @@ def _start_time(wf: Any, cfg: config.ClockConfig, now: datetime) -> datetime | N
     return value
 
 
+def _promised_limit(wf: Any, cfg: config.ClockConfig) -> tuple[str | None, str]:
+    """The case's own promised limit the clockStart activity set in ``cfg.promised_variable`` (e.g. a DMN output:
+    ``1wd`` for a mortgage registration) and a note for the history; (None, note) keeps the diagram's."""
+    from engine.runtime import spiff
+
+    if not cfg.promised_variable:
+        return None, ""
+    done = [t for t in spiff.all_tasks(wf, spiff.TaskState.COMPLETED)
+            if getattr(t.task_spec, "bpmn_id", None) == cfg.start]
+    value = done[-1].data.get(cfg.promised_variable) if done else None
+    if value is None or value == "":
+        return None, f"; {cfg.promised_variable} not set, promised limit from the diagram"
+    try:
+        span = config.parse_span(str(value), cfg.promised_variable)
+    except InvalidInput as exc:
+        return None, f"; {exc.message} - promised limit from the diagram"
+    return span.text, f"; promised limit {span.text} ({cfg.promised_variable})"
+
+
 def on_save(uow: Any, case: Any, ended: bool) -> None:
     """After every step of a case whose diagram has time limits: create its clock, start it at acceptance, stop
     it at its stop activity or the case's end."""
@@ -298,6 +317,10 @@ def on_save(uow: Any, case: Any, ended: bool) -> None:
         earlier = _start_time(case.wf, cfg, uow.now)
         if earlier is not None:
             at, reason = earlier, f"{reason}; counts as accepted from {earlier.isoformat()} ({cfg.start_time})"
+        own, note = _promised_limit(case.wf, cfg)
+        if own is not None:
+            clock.promised_limit = own
+        reason += note
         accept_clock(uow, clock, at, reason=reason)
     if clock.state in ("RUNNING", "SUSPENDED") and (ended or (cfg.stop and _activity_completed(case.wf, cfg.stop))):
         stop_clock(uow, clock, reason="case ended" if ended else f"activity '{cfg.stop}' completed")

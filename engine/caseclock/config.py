@@ -11,6 +11,9 @@ Process level (``camunda:properties`` of the ``bpmn:process``)::
     clockStartTime name of a variable the clockStart activity may set to the instant (ISO 8601 with offset) the
                    case counts as accepted from, when that is earlier than the activity's completion: 行政许可法 §32,
                    a case not told to supplement within 5 days counts as accepted from the day of receipt
+    promisedLimitVariable  name of a variable the clockStart activity may set to this case's promised limit
+                   (same syntax, e.g. 1wd from a DMN output: mortgages are promised in 1 working day, other
+                   registrations in 5); absent or not a limit: promisedLimit
 
 User task level (``camunda:properties`` of a ``bpmn:userTask``), next to ``camunda:dueDate``/``followUpDate``::
 
@@ -37,7 +40,8 @@ from engine.errors import InvalidInput, Problem
 POLICIES = ("WARN_ONLY", "DEEMED_APPROVED", "ESCALATE")
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(wd|h)\s*$", re.IGNORECASE)
 _ISO = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(?:\.\d+)?S)?)?$")
-PROCESS_KEYS = ("promisedLimit", "legalLimit", "warnBefore", "clockStart", "clockStop", "clockStartTime")
+PROCESS_KEYS = ("promisedLimit", "legalLimit", "warnBefore", "clockStart", "clockStop", "clockStartTime",
+                "promisedLimitVariable")
 TASK_KEYS = ("warnBefore", "onTimeout", "formalOpinionLimit", "escalateTo", "deemedVariables")
 
 
@@ -146,6 +150,7 @@ class ClockConfig:
     start: str  # 'start' or an activity id
     stop: str | None
     start_time: str | None = None  # variable (set by the clockStart activity) holding an earlier acceptance instant
+    promised_variable: str | None = None  # variable (set by the clockStart activity) holding the case's promise
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,7 @@ def clock_config(properties: dict[str, str]) -> ClockConfig | None:
         start=(properties.get("clockStart") or "start").strip(),
         stop=(properties.get("clockStop") or "").strip() or None,
         start_time=(properties.get("clockStartTime") or "").strip() or None,
+        promised_variable=(properties.get("promisedLimitVariable") or "").strip() or None,
     )
 
 
@@ -214,9 +220,9 @@ def check(meta: dict[str, Any], filename: str, activity_ids: set[str]) -> list[P
             if m.kind == "process":
                 cfg = clock_config(props)
                 if cfg is None and any(props.get(k) for k in ("warnBefore", "clockStart", "clockStop",
-                                                               "clockStartTime")):
-                    raise InvalidInput("warnBefore/clockStart/clockStop/clockStartTime need a promisedLimit or "
-                                       "legalLimit")
+                                                               "clockStartTime", "promisedLimitVariable")):
+                    raise InvalidInput("warnBefore/clockStart/clockStop/clockStartTime/promisedLimitVariable need a "
+                                       "promisedLimit or legalLimit")
                 if cfg is not None:
                     for name, ref in (("clockStart", None if cfg.start == "start" else cfg.start),
                                       ("clockStop", cfg.stop)):
@@ -227,6 +233,11 @@ def check(meta: dict[str, Any], filename: str, activity_ids: set[str]) -> list[P
                             raise InvalidInput("clockStartTime needs clockStart naming the acceptance activity")
                         if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", cfg.start_time):
                             raise InvalidInput(f"clockStartTime '{cfg.start_time}' must name a variable")
+                    if cfg.promised_variable is not None:
+                        if cfg.start == "start":
+                            raise InvalidInput("promisedLimitVariable needs clockStart naming the acceptance activity")
+                        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", cfg.promised_variable):
+                            raise InvalidInput(f"promisedLimitVariable '{cfg.promised_variable}' must name a variable")
             elif m.kind == "userTask" and any(k in props for k in TASK_KEYS):
                 task_policy(props)
         except InvalidInput as exc:
