@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import math
 import statistics
+import threading
+import time as time_module
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterator
 
-from sqlalchemy import and_, case, exists, false, func, literal, not_, or_, select, true
+from sqlalchemy import and_, case, exists, false, func, literal, not_, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from engine.calendar import CalendarYearUnknown
@@ -44,6 +46,7 @@ from engine.persistence.models import (
     CaseClock,
     CaseSuspension,
     Group,
+    HistoryEvent,
     ProcessDefinition,
     ProcessInstance,
     Task,
@@ -328,6 +331,11 @@ class _Sql:
                 "overdue_tasks": and_(is_open, overdue)}
 
 
+def _data_version(session: Session) -> int:
+    """The newest history event's id: every command that changes what the dashboard counts records one."""
+    return int(session.execute(select(func.max(HistoryEvent.id))).scalar() or 0)
+
+
 def _needed_supplement() -> Any:
     """The case needed 补正: a ``supplement`` suspension, or the intake's ``supplementRequested`` variable true."""
     return or_(exists().where(_SUSP.c.instance_id == PI.id, _SUSP.c.kind == "supplement"),
@@ -344,10 +352,27 @@ def _split(text: str | None) -> tuple[str, ...]:
 
 # --- the service -----------------------------------------------------------------------------------------------
 class SupervisionService:
-    """``engine.supervision``: ``report(access, filter)`` and ``cases/tasks`` lists (``list_page``, ``iter_rows``)."""
+    """``engine.supervision``: ``report(access, filter)`` and ``cases/tasks`` lists (``list_page``, ``iter_rows``).
+
+    ``cache_seconds`` (0 = off, the default; the web app sets it): a report of a (scope, filter) is kept per process.
+    It is served as it is while it is younger than ``cache_seconds`` (engine clock and wall clock) and nothing was
+    written since (the newest history event is the same). Otherwise it is computed again before answering when that
+    is cheap (the last computation took under ``CHEAP_SECONDS``: small databases always see fresh numbers), and
+    when it is not, the old report is served while a background thread computes the next one (stale while
+    revalidate), for up to ``STALE_FACTOR`` × ``cache_seconds``; older ones, or when the engine clock moved back,
+    are computed before answering. ``Report.now`` says when a report was computed. With 100,000 open tasks a report
+    takes a second or more on SQLite (docs/performance.md, Web pages)."""
+
+    STALE_FACTOR = 4
+    CACHE_ENTRIES = 256
+    CHEAP_SECONDS = 0.25
 
     def __init__(self, ex: Any) -> None:
         self._ex = ex
+        self.cache_seconds = 0.0
+        self._cache: dict[Any, tuple[float, Report]] = {}
+        self._refreshing: set[Any] = set()
+        self._lock = threading.Lock()
 
     # helpers
     def _bounds(self, flt: SupervisionFilter) -> tuple[datetime | None, datetime | None]:
@@ -388,8 +413,57 @@ class SupervisionService:
     def report(self, access: Any, flt: SupervisionFilter | None = None) -> Report:
         scope = scope_of(access)
         flt = (flt or SupervisionFilter()).checked()
+        ttl = float(self.cache_seconds or 0)
+        if ttl <= 0:
+            return self._compute(scope, flt)[0]
+        key = (scope, flt)
+        version = self._ex.read(_data_version)
+        with self._lock:
+            entry = self._cache.get(key)
+        if entry is not None:
+            wall, cost, seen, report = entry
+            moved = (self._ex.clock.now() - report.now).total_seconds()
+            age = max(time_module.monotonic() - wall, moved)
+            if moved >= 0:
+                if age <= ttl and seen == version:
+                    return report
+                if cost >= self.CHEAP_SECONDS and age <= ttl * self.STALE_FACTOR:
+                    self._refresh_later(key, scope, flt)
+                    return report
+        return self._compute(scope, flt, version)[0]
+
+    def _compute(self, scope: tuple[str, ...] | None, flt: SupervisionFilter,
+                 version: int | None = None) -> tuple[Report, float]:
+        started = time_module.monotonic()
         now = self._ex.clock.now()
-        return self._ex.read(lambda s: self._report(s, scope, flt, now))
+        if version is None and self.cache_seconds and self.cache_seconds > 0:
+            version = self._ex.read(_data_version)
+        report = self._ex.read(lambda s: self._report(s, scope, flt, now))
+        cost = time_module.monotonic() - started
+        if self.cache_seconds and self.cache_seconds > 0:
+            with self._lock:
+                self._cache[(scope, flt)] = (time_module.monotonic(), cost, version, report)
+                while len(self._cache) > self.CACHE_ENTRIES:
+                    self._cache.pop(min(self._cache, key=lambda k: self._cache[k][0]))
+        return report, cost
+
+    def _refresh_later(self, key: Any, scope: tuple[str, ...] | None, flt: SupervisionFilter) -> None:
+        with self._lock:
+            if key in self._refreshing:
+                return
+            self._refreshing.add(key)
+
+        def run() -> None:
+            try:
+                self._compute(scope, flt)
+            except Exception:  # noqa: BLE001 - the next request computes it (and shows the error)
+                with self._lock:
+                    self._cache.pop(key, None)
+            finally:
+                with self._lock:
+                    self._refreshing.discard(key)
+
+        threading.Thread(target=run, name="supervision-refresh", daemon=True).start()
 
     def _report(self, session: Session, scope: tuple[str, ...] | None, flt: SupervisionFilter,
                 now: datetime) -> Report:
@@ -476,10 +550,15 @@ class SupervisionService:
                       _count(conds["supplement"]).label("supplement")).where(conds["received"])
         for r in conn.execute(restricted(stmt, dept_any).group_by(PI.definition_key)):
             add(by_item, r.definition_key, r, received)
+        # per department: the cases needing 补正 are one small derived table (not two EXISTS per task row)
+        needed = union(select(_SUSP.c.instance_id.label("iid")).where(_SUSP.c.kind == "supplement"),
+                       select(V.instance_id).where(V.name == SUPPLEMENT_VARIABLE, V.value_json == "true")
+                       ).subquery("needed")
         pid = PI.id
         stmt = (select(L.group_id, func.count(func.distinct(pid)).label("received"),
-                       func.count(func.distinct(case((_needed_supplement(), pid), else_=None))).label("supplement"))
-                .select_from(ProcessInstance.__table__.join(link_join, T.instance_id == PI.id))
+                       func.count(func.distinct(needed.c.iid)).label("supplement"))
+                .select_from(ProcessInstance.__table__.join(link_join, T.instance_id == PI.id)
+                             .outerjoin(needed, needed.c.iid == PI.id))
                 .where(conds["received"], L.group_id.is_not(None)))
         if depts is not None:
             stmt = stmt.where(L.group_id.in_(depts) if depts else false())

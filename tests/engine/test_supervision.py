@@ -222,3 +222,30 @@ def test_p90_nearest_rank():
     assert p90([5]) == 5
     assert p90(list(range(1, 11))) == 9
     assert p90(list(range(1, 12))) == 10
+
+
+def test_report_reuse_fresh_when_cheap_stale_while_revalidate_when_not(sup, clock):
+    import time
+
+    boss = sup.identity.access("boss")
+    clock.set(at(2026, 3, 2, 9, 30))
+    sup.runtime.start("clock_simple", business_key="C-1")
+    sup.supervision.cache_seconds = 30
+    assert sup.supervision.report(boss).total.open_cases == 1
+    sup.runtime.start("clock_simple", business_key="C-2")
+    assert sup.supervision.report(boss).total.open_cases == 2  # computing is cheap here: fresh after any change
+    # an expensive report: served as it was while the next one is computed in the background
+    sup.supervision.CHEAP_SECONDS = 0
+    sup.supervision.report(boss)
+    sup.runtime.start("clock_simple", business_key="C-3")
+    first = sup.supervision.report(boss)
+    assert first.total.open_cases == 2
+    for _ in range(100):
+        if sup.supervision.report(boss).total.open_cases == 3:
+            break
+        time.sleep(0.05)
+    assert sup.supervision.report(boss).total.open_cases == 3
+    # time moved on (the dashboard after a weekend): computed before answering
+    clock.set(at(2026, 3, 10, 9, 0))
+    assert sup.supervision.report(boss).total.overdue_cases == 3
+    sup.supervision.cache_seconds = 0

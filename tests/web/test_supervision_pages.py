@@ -175,6 +175,7 @@ def test_bad_filters_are_refused_with_a_sentence(engine, clock, client):
 
 
 def test_no_query_per_row(engine, clock, client):
+    engine.supervision.cache_seconds = 0  # every request computes (the reuse is tested in tests/engine)
     drive(engine, clock)
     login(client, "boss")
     client.get("/supervision")

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import date
 from typing import Any, Iterator
+from urllib.parse import quote_plus, urlencode
 
 from flask import Response, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -63,6 +65,7 @@ DEFINITIONS = (  # domain.md §1.8, as computed by engine/supervision.py
 )
 CASE_STATES = {"在办": _l("在办"), "挂起": _l("挂起"), "办结": _l("办结"), "终止": _l("终止"),
                "待受理": _l("待受理")}
+SEGMENT_LABELS = {"overdue": _l("超期"), "warning": _l("预警"), "normal": _l("正常")}
 CHART_COLORS = {"overdue": "#c0392b", "warning": "#e0a526", "normal": "#2f6db5"}
 
 
@@ -92,6 +95,22 @@ def _args(flt: SupervisionFilter, **extra: Any) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None and (v != "" or k in ("from", "to"))}
 
 
+def _linker(flt: SupervisionFilter) -> Any:
+    """link(metric, **extra) -> /supervision/list?... of a number (a dashboard has ~1,500: url_for once, then
+    plain encoding)."""
+    base, args = url_for("supervision.list_page"), _args(flt)
+    prefixes: dict[tuple[str, ...], str] = {}
+
+    def link(metric: str, **extra: Any) -> str:
+        keys = tuple(extra)
+        prefix = prefixes.get(keys)
+        if prefix is None:
+            prefix = prefixes[keys] = f"{base}?" + urlencode({k: v for k, v in args.items() if k not in extra})
+        tail = "".join(f"&{k}={quote_plus(str(v))}" for k, v in extra.items())
+        return f"{prefix}{tail}&metric={metric}"
+    return link
+
+
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
@@ -100,7 +119,7 @@ def _days(value: float | None) -> str:
     return "—" if value is None else (f"{value:.1f}" if isinstance(value, float) else str(value))
 
 
-def chart(rows: list[Any], kind: str, flt: SupervisionFilter, width: int = 760) -> dict[str, Any]:
+def chart(rows: list[Any], kind: str, link: Any, width: int = 760) -> dict[str, Any]:
     """A horizontal stacked bar per department: overdue, warning and the rest of the open cases (``kind`` case) or
     tasks (``task``); each segment links to its list."""
     metrics = {"case": ("open_cases", "warning_cases", "overdue_cases"),
@@ -120,12 +139,21 @@ def chart(rows: list[Any], kind: str, flt: SupervisionFilter, width: int = 760) 
             if value:
                 segments.append({"x": round(x, 1), "w": round(max(w, 1.0), 1), "color": CHART_COLORS[name],
                                  "value": value, "name": name,
-                                 "href": url_for("supervision.list_page", **_args(flt, metric=metric, dept=r.key))})
+                                 "href": link(metric, dept=r.key), "label": SEGMENT_LABELS[name]})
             x += w
         bars.append({"y": y, "label": r.name, "key": r.key, "total": total, "segments": segments,
                      "end": round(x, 1)})
     return {"width": width, "height": top + len(rows) * (bar_h + gap) + 4, "bars": bars, "bar_h": bar_h,
             "label_w": label_w, "kind": kind}
+
+
+def init_app(app: Any) -> None:
+    """``SUPERVISION_CACHE_SECONDS`` (``ONEWINDOW_SUPERVISION_CACHE_SECONDS``, default 30): how long the dashboard's
+    numbers may be reused (``engine.supervision.cache_seconds``; fresh at once after any change while computing
+    them is cheap, docs/web.md); 0 turns the reuse off."""
+    app.config.setdefault("SUPERVISION_CACHE_SECONDS",
+                          float(os.environ.get("ONEWINDOW_SUPERVISION_CACHE_SECONDS", "30")))
+    app.extensions["onewindow"].supervision.cache_seconds = float(app.config["SUPERVISION_CACHE_SECONDS"])
 
 
 @bp.route("/supervision")
@@ -141,13 +169,14 @@ def dashboard() -> Any:
     departments = report.department_names
     dept_options = sorted(((k, departments.get(k, k)) for k in (report.scope if report.scope is not None
                                                                  else departments)), key=lambda kv: kv[0])
+    link = _linker(flt)
     charted = [r for r in report.departments if r.figures.open_cases or r.figures.open_tasks] or report.departments
     return render_template(
         "supervision/dashboard.html", report=report, flt=flt, error=error, args=request.args,
         dept_options=dept_options, item_options=sorted(report.item_names.items()),
         labels=METRIC_LABELS, definitions=DEFINITIONS, pct=_pct, days=_days,
-        link=lambda metric, **extra: url_for("supervision.list_page", **_args(flt, metric=metric, **extra)),
-        case_chart=chart(charted, "case", flt), task_chart=chart(charted, "task", flt), colors=CHART_COLORS,
+        link=link, case_chart=chart(charted, "case", link), task_chart=chart(charted, "task", link),
+        colors=CHART_COLORS,
     ), status
 
 
