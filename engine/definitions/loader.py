@@ -128,6 +128,14 @@ def parse_resources(resources: list[tuple[str, bytes]], check_expression: Checke
                     p.get("name", ""): p.get("value", "") for p in proc.findall(
                         f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property")
                     if p.get("name")})
+        # event sub-processes: whether each start event interrupts its scope (SpiffWorkflow ignores isInterrupting)
+        for sub in tree.getroot().iter(f"{{{BPMN_NS}}}subProcess"):
+            if sub.get("triggeredByEvent") != "true":
+                continue
+            for start in sub.findall(f"{{{BPMN_NS}}}startEvent"):
+                result.meta[f"@event-start:{start.get('id', '')}"] = ActivityMeta(
+                    element_id=start.get("id", ""), kind="eventSubProcessStart", name=sub.get("id"),
+                    properties={"interrupting": "false" if start.get("isInterrupting") == "false" else "true"})
         ids = {el.get("id") for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
         result.problems.extend(clock_config.check(meta, name, ids))
         _collect_async(tree, result)

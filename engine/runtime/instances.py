@@ -143,6 +143,10 @@ def correlate_message(uow: Any, name: str, *, business_key: str | None = None,
             continue
         spiff.send_message(case.wf, spiff.message_definition(name), variables)
         uow.record("MessageCorrelated", instance_id=case.row.id, actor=actor, message=name, variables=variables)
+        cancelled = spiff.interrupt_for_event_subprocess(case.wf, name, case.model.meta)
+        if cancelled:
+            uow.record("ActivitiesInterrupted", instance_id=case.row.id, actor=actor, message=name,
+                       activities=sorted(set(cancelled)))
         run_steps(uow, case)
         save_case(uow, case)
         results.append(instance_view(session, case.row))

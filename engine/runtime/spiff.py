@@ -267,7 +267,63 @@ def waiting_message_names(wf: BpmnWorkflow) -> set[str]:
 
     for task in wf.event_manager.tasks.values():
         collect(task.task_spec.event_definition)
+    if not wf.completed:  # message start events of the event sub-processes: a running case always listens to them
+        for name in getattr(wf.spec.start, "trigger_specs", ()):
+            sp_spec = wf.subprocess_specs.get(name)
+            for start in getattr(sp_spec, "bpmn_start_events", ()) if sp_spec is not None else ():
+                collect(start.event_definition)
     return names
+
+
+def interrupt_for_event_subprocess(wf: BpmnWorkflow, message: str, meta: dict[str, Any]) -> list[str]:
+    """After ``message`` was delivered: when it started an *interrupting* event sub-process of the process (its
+    start event's ``isInterrupting`` is not "false", which SpiffWorkflow does not look at), cancel everything else
+    still under way in the process, as Camunda does; the sub-process runs on and the case ends with it. Returns
+    the bpmn ids of the cancelled tasks."""
+    interrupting = set()
+    for name in getattr(wf.spec.start, "trigger_specs", ()):
+        sp_spec = wf.subprocess_specs.get(name)
+        for start in getattr(sp_spec, "bpmn_start_events", ()) if sp_spec is not None else ():
+            info = meta.get(f"@event-start:{getattr(start, 'bpmn_id', '')}")
+            if info is None or info.properties.get("interrupting") != "true":
+                continue
+            definition = start.event_definition
+            if getattr(definition, "name", None) == message:
+                interrupting.add(name)
+    if not interrupting:
+        return []
+    triggered = [t for t in wf.task_tree.children if t.task_spec.name in interrupting and
+                 not t.has_state(TaskState.FINISHED_MASK)]
+    if not triggered:
+        return []
+    keep = set()
+    for t in triggered:
+        node = t
+        while node is not None:
+            keep.add(node.id)
+            node = node.parent
+    cancelled = []
+    for task in list(wf.get_tasks(state=TaskState.NOT_FINISHED_MASK)):
+        if task.id in keep or task.workflow is not wf or task.task_spec in (wf.spec.end,) or \
+                task.task_spec.name.endswith(".EndJoin") or task.task_spec.name == "End":
+            continue
+        if any(a.id in {t.id for t in triggered} for a in _ancestors(task)):
+            continue
+        if task.has_state(TaskState.NOT_FINISHED_MASK):
+            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            task.cancel()
+            if bpmn_id:
+                cancelled.append(bpmn_id)
+    return cancelled
+
+
+def _ancestors(task: Any) -> list[Any]:
+    out = []
+    node = task.parent
+    while node is not None:
+        out.append(node)
+        node = node.parent
+    return out
 
 
 def message_definition(name: str) -> Any:
