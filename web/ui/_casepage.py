@@ -15,44 +15,48 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from lxml import etree
 
-from engine.caseclock.clock import KIND_NAMES
 from engine.definitions.xml import BPMN_NS, CAMUNDA_NS, _parser
 from engine.errors import EngineError, NotFound
 from engine.tasks.queries import TaskQuery
 
-ACTION_NAMES = {"suspend": "挂起", "resume": "恢复计时", "extend": "延期", "reassign": "改派", "urge": "催办",
-                "terminate": "终止"}
+ACTION_NAMES = {"suspend": _l("挂起"), "resume": _l("恢复计时"), "extend": _l("延期"), "reassign": _l("改派"), "urge": _l("催办"),
+                "terminate": _l("终止")}
 
 EVENT_LABELS = {
-    "ProcessInstanceStarted": "办件创建", "ProcessInstanceStartedByTimer": "定时创建办件",
-    "ProcessInstanceCompleted": "办结", "ProcessInstanceTerminated": "终止办件",
-    "ProcessInstanceSuspended": "暂停办件", "ProcessInstanceResumed": "恢复办件",
-    "TaskCreated": "生成任务", "TaskCompleted": "完成任务", "TaskClaimed": "签收任务", "TaskUnclaimed": "取消签收",
-    "TaskAssigned": "指派/改派", "TaskDelegated": "委派", "TaskResolved": "委派办理完毕", "TaskCancelled": "任务取消",
-    "TaskOverdue": "任务超期", "TaskDeadlineWarning": "任务预警", "TaskDeemedApproved": "超时默认同意",
-    "TaskEscalated": "超期督办", "TaskUrged": "催办", "TaskDueProvisional": "任务期限为估算",
-    "TaskDueRecomputed": "任务期限重算", "TaskIdentityLinkAdded": "增加候选人/部门",
-    "TaskIdentityLinkDeleted": "移除候选人/部门", "TaskTimeoutListenerFired": "超时监听触发",
-    "FormalOpinionRequested": "要求出具正式意见", "CommentAdded": "审批意见", "VariablesSet": "更新办件数据",
-    "VariablesDeleted": "删除办件数据", "MessageCorrelated": "收到消息",
-    "CaseClockStarted": "受理，开始计时", "CaseClockStopped": "停止计时", "CaseClockSuspended": "挂起（暂停计时）",
-    "CaseClockResumed": "恢复计时", "CaseClockExtended": "延期", "CaseDeadlineWarning": "办件预警",
-    "CaseOverdue": "办件超期", "CaseLegalDeadlinePassed": "超过法定时限", "CaseDeadlineProvisional": "期限为估算",
-    "CaseDeadlineRecomputed": "期限重算", "JobCreated": "设置定时器", "JobExecuted": "定时器触发",
-    "JobCancelled": "取消定时器", "JobFailed": "后台作业失败", "JobRetried": "重试后台作业",
-    "JobRetryScheduled": "计划重试", "IncidentCreated": "发生故障", "IncidentResolved": "故障已排除",
-    "ExternalTaskCreated": "生成外部任务", "ExternalTaskLocked": "外部任务领取", "ExternalTaskCompleted": "外部任务完成",
-    "ExternalTaskFailed": "外部任务失败", "ExternalTaskBpmnError": "外部任务业务错误",
-    "ExternalTaskUnlocked": "外部任务解锁", "ExternalTaskLockExtended": "外部任务延长锁定",
-    "ExternalTaskRetriesSet": "外部任务重试次数", "TimersPaused": "定时器暂停", "HistoryCompacted": "历史压缩",
-    "TaskReturned": "退回", "CorrectionRequested": "要求补正", "CorrectionReceived": "补正已收到",
+    "ProcessInstanceStarted": _l("办件创建"), "ProcessInstanceStartedByTimer": _l("定时创建办件"),
+    "ProcessInstanceCompleted": _l("办结"), "ProcessInstanceTerminated": _l("终止办件"),
+    "ProcessInstanceSuspended": _l("暂停办件"), "ProcessInstanceResumed": _l("恢复办件"),
+    "TaskCreated": _l("生成任务"), "TaskCompleted": _l("完成任务"), "TaskClaimed": _l("签收任务"), "TaskUnclaimed": _l("取消签收"),
+    "TaskAssigned": _l("指派/改派"), "TaskDelegated": _l("委派"), "TaskResolved": _l("委派办理完毕"), "TaskCancelled": _l("任务取消"),
+    "TaskOverdue": _l("任务超期"), "TaskDeadlineWarning": _l("任务预警"), "TaskDeemedApproved": _l("超时默认同意"),
+    "TaskEscalated": _l("超期督办"), "TaskUrged": _l("催办"), "TaskDueProvisional": _l("任务期限为估算"),
+    "TaskDueRecomputed": _l("任务期限重算"), "TaskIdentityLinkAdded": _l("增加候选人/部门"),
+    "TaskIdentityLinkDeleted": _l("移除候选人/部门"), "TaskTimeoutListenerFired": _l("超时监听触发"),
+    "FormalOpinionRequested": _l("要求出具正式意见"), "CommentAdded": _l("审批意见"), "VariablesSet": _l("更新办件数据"),
+    "VariablesDeleted": _l("删除办件数据"), "MessageCorrelated": _l("收到消息"),
+    "CaseClockStarted": _l("受理，开始计时"), "CaseClockStopped": _l("停止计时"), "CaseClockSuspended": _l("挂起（暂停计时）"),
+    "CaseClockResumed": _l("恢复计时"), "CaseClockExtended": _l("延期"), "CaseDeadlineWarning": _l("办件预警"),
+    "CaseOverdue": _l("办件超期"), "CaseLegalDeadlinePassed": _l("超过法定时限"), "CaseDeadlineProvisional": _l("期限为估算"),
+    "CaseDeadlineRecomputed": _l("期限重算"), "JobCreated": _l("设置定时器"), "JobExecuted": _l("定时器触发"),
+    "JobCancelled": _l("取消定时器"), "JobFailed": _l("后台作业失败"), "JobRetried": _l("重试后台作业"),
+    "JobRetryScheduled": _l("计划重试"), "IncidentCreated": _l("发生故障"), "IncidentResolved": _l("故障已排除"),
+    "ExternalTaskCreated": _l("生成外部任务"), "ExternalTaskLocked": _l("外部任务领取"), "ExternalTaskCompleted": _l("外部任务完成"),
+    "ExternalTaskFailed": _l("外部任务失败"), "ExternalTaskBpmnError": _l("外部任务业务错误"),
+    "ExternalTaskUnlocked": _l("外部任务解锁"), "ExternalTaskLockExtended": _l("外部任务延长锁定"),
+    "ExternalTaskRetriesSet": _l("外部任务重试次数"), "TimersPaused": _l("定时器暂停"), "HistoryCompacted": _l("历史压缩"),
+    "TaskReturned": _l("退回"), "CorrectionRequested": _l("要求补正"), "CorrectionReceived": _l("补正已收到"),
 }
 # the events whose activity counts as done on the diagram
 COMPLETING_EVENTS = frozenset({"TaskCompleted", "ExternalTaskCompleted", "TaskDeemedApproved", "JobExecuted",
                                "MessageCorrelated"})
-SYSTEM_ACTOR = "系统"
+SYSTEM_ACTOR = _l("系统")
+# the suspension kinds of engine.caseclock.clock.KIND_NAMES, for the pages (translatable)
+KIND_LABELS = {"supplement": _l("补正"), "expert-review": _l("专家评审"), "public-notice": _l("公示"),
+               "site-inspection": _l("现场勘验"), "hearing": _l("听证"), "testing": _l("检验检测"), "other": _l("其他")}
 
 
 # --- request helpers ------------------------------------------------------------------------------------------
@@ -78,9 +82,9 @@ def fmt(engine_: Any, value: datetime | str | None, pattern: str = "%Y-%m-%d %H:
 
 def show_value(value: Any) -> str:
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return _("是") if value else _("否")
     if value is None:
-        return "（空）"
+        return _("（空）")
     if isinstance(value, (dict, list, tuple)):
         return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
@@ -103,9 +107,9 @@ def highlights(events: Iterable[Any], open_tasks: Iterable[Any], active_ids: Ite
     overlays = []
     for t in sorted(tasks, key=lambda t: (t.task_definition_key, t.created, t.id)):
         signal = t.signal(now)
-        holder = t.assignee or "、".join(list(t.candidate_groups) + list(t.candidate_users)) or "未分配"
+        holder = t.assignee or _("、").join(list(t.candidate_groups) + list(t.candidate_users)) or _("未分配")
         overlays.append({"element": t.task_definition_key, "signal": signal,
-                         "label": {"OVERDUE": "超期", "WARNING": "预警"}.get(signal, "办理中") + " · " + holder})
+                         "label": {"OVERDUE": _("超期"), "WARNING": _("预警")}.get(signal, _("办理中")) + " · " + holder})
     return {"completed": sorted(done - active), "active": sorted(active), "warning": sorted(warning - overdue),
             "overdue": sorted(overdue), "overlays": overlays}
 
@@ -148,41 +152,47 @@ def _detail(e: Any, task_names: dict[str, str], names: dict[str, str], fmt_iso: 
     parts: list[str] = []
     t = e.event_type
     if t == "TaskCreated":
-        who = "、".join((p.get("candidateGroups") or []) + (p.get("candidateUsers") or []))
-        parts += [p.get("name") or what, f"候选：{who}" if who else "", f"期限 {fmt_iso(p.get('due'))}" if p.get("due") else ""]
+        who = _("、").join((p.get("candidateGroups") or []) + (p.get("candidateUsers") or []))
+        parts += [p.get("name") or what, _("候选：%(who)s", who=who) if who else "",
+                  _("期限 %(due)s", due=fmt_iso(p.get("due"))) if p.get("due") else ""]
     elif t in ("TaskAssigned", "TaskDelegated"):
-        parts += [what, f"→ {p.get('assignee') or '（无）'}",
-                  f"原办理人 {p['previousAssignee']}" if p.get("previousAssignee") else ""]
+        parts += [what, f"→ {p.get('assignee') or _('（无）')}",
+                  _("原办理人 %(name)s", name=p["previousAssignee"]) if p.get("previousAssignee") else ""]
     elif t == "TaskUrged":
-        parts += [what, f"「{p.get('message', '')}」", "通知 " + "、".join(p.get("recipients") or [])]
+        parts += [what, _("「%(text)s」", text=p.get("message", "")),
+                  _("通知 %(names)s", names=_("、").join(p.get("recipients") or []))]
     elif t == "CaseClockSuspended":
-        parts += [KIND_NAMES.get(p.get("kind", ""), p.get("kind", "")), f"原因：{p.get('reason', '')}",
-                  f"预计 {p['expectedWorkingDays']} 个工作日" if p.get("expectedWorkingDays") is not None else ""]
+        parts += [str(KIND_LABELS.get(p.get("kind", ""), p.get("kind", ""))),
+                  _("原因：%(reason)s", reason=p.get("reason", "")),
+                  _("预计 %(n)s 个工作日", n=p["expectedWorkingDays"]) if p.get("expectedWorkingDays") is not None else ""]
     elif t == "CaseClockResumed":
-        parts += [f"挂起 {p.get('workingDays', 0)} 个工作日", f"新承诺期限 {fmt_iso(p.get('promisedDue'))}"]
+        parts += [_("挂起 %(n)s 个工作日", n=p.get("workingDays", 0)),
+                  _("新承诺期限 %(due)s", due=fmt_iso(p.get("promisedDue")))]
     elif t == "CaseClockExtended":
-        parts += [f"延期 {p.get('days')} 个工作日", f"理由：{p.get('reason', '')}", f"批准人：{p.get('approver', '')}",
-                  f"新承诺期限 {fmt_iso(p.get('promisedDue'))}"]
+        parts += [_("延期 %(n)s 个工作日", n=p.get("days")), _("理由：%(reason)s", reason=p.get("reason", "")),
+                  _("批准人：%(name)s", name=p.get("approver", "")),
+                  _("新承诺期限 %(due)s", due=fmt_iso(p.get("promisedDue")))]
     elif t == "CaseClockStarted":
-        parts += [f"承诺期限 {fmt_iso(p.get('promisedDue'))}", f"法定期限 {fmt_iso(p.get('legalDue'))}"]
+        parts += [_("承诺期限 %(due)s", due=fmt_iso(p.get("promisedDue"))),
+                  _("法定期限 %(due)s", due=fmt_iso(p.get("legalDue")))]
     elif t == "CommentAdded":
-        parts += [what, f"「{p.get('message', '')}」"]
+        parts += [what, _("「%(text)s」", text=p.get("message", ""))]
     elif t == "MessageCorrelated":
         parts += [p.get("message", "")]
     elif t in ("ProcessInstanceTerminated",):
-        parts += [f"原因：{p.get('reason') or '（未说明）'}"]
+        parts += [_("原因：%(reason)s", reason=p.get("reason") or _("（未说明）"))]
     else:
         parts += [what if e.task_id or e.activity_id else ""]
         if p.get("reason"):
             parts.append(str(p["reason"]))
-    return "；".join(x for x in parts if x)
+    return _("；").join(x for x in parts if x)
 
 
 def timeline(engine_: Any, events: list[Any], names: dict[str, str]) -> list[dict[str, Any]]:
     task_names = {e.task_id: e.payload.get("name") for e in events
                   if e.event_type == "TaskCreated" and e.task_id and e.payload.get("name")}
-    return [{"seq": e.seq, "type": e.event_type, "label": EVENT_LABELS.get(e.event_type, e.event_type),
-             "actor": e.actor or SYSTEM_ACTOR, "time": fmt(engine_, e.timestamp, "%Y-%m-%d %H:%M:%S"),
+    return [{"seq": e.seq, "type": e.event_type, "label": str(EVENT_LABELS.get(e.event_type, e.event_type)),
+             "actor": e.actor or str(SYSTEM_ACTOR), "time": fmt(engine_, e.timestamp, "%Y-%m-%d %H:%M:%S"),
              "detail": _detail(e, task_names, names, lambda v: fmt(engine_, v))} for e in events]
 
 
@@ -204,7 +214,7 @@ def case_model(engine_: Any, case: Any) -> dict[str, Any]:
         "timeline": timeline(engine_, events, facts["names"]),
         "tasks": [{"id": t.id, "name": t.name or facts["names"].get(t.task_definition_key) or t.task_definition_key,
                    "key": t.task_definition_key, "assignee": t.assignee or "", "owner": t.owner or "",
-                   "candidates": "、".join(list(t.candidate_groups) + list(t.candidate_users)),
+                   "candidates": _("、").join(list(t.candidate_groups) + list(t.candidate_users)),
                    "created": fmt(engine_, t.created), "due": fmt(engine_, t.due),
                    "follow_up": fmt(engine_, t.follow_up), "signal": t.signal(now)} for t in tasks],
         "variables": [(k, show_value(v)) for k, v in sorted(variables.items())],

@@ -20,8 +20,10 @@ import json
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from engine.caseclock.clock import KIND_NAMES, SUSPENSION_KINDS
+from engine.caseclock.clock import SUSPENSION_KINDS
 from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 from engine.identity import Access, require_case_access, require_task_access
 from engine.tasks.queries import TaskQuery
@@ -33,11 +35,15 @@ bp = page_blueprint("cases", __name__)
 
 BPMN_JS_VERSION = "18.31.1"
 ACTIONS = ("suspend", "resume", "extend", "reassign", "urge", "terminate")
-ACTION_DONE = {"suspend": "已挂起计时", "resume": "已恢复计时", "extend": "已延期", "reassign": "已改派",
-               "urge": "已催办", "terminate": "已终止办件"}
-SIGNAL_LABELS = {"ON_TIME": "正常", "WARNING": "预警", "OVERDUE": "超期"}
-CLOCK_STATES = {"WAITING": "待受理（未计时）", "RUNNING": "计时中", "SUSPENDED": "已挂起", "STOPPED": "已停止"}
-CASE_STATES = {"ACTIVE": "办理中", "SUSPENDED": "已暂停", "COMPLETED": "已办结", "TERMINATED": "已终止"}
+ACTION_DONE = {"suspend": _l("已挂起计时"), "resume": _l("已恢复计时"), "extend": _l("已延期"), "reassign": _l("已改派"),
+               "urge": _l("已催办"), "terminate": _l("已终止办件")}
+SIGNAL_LABELS = {"ON_TIME": _l("正常"), "WARNING": _l("预警"), "OVERDUE": _l("超期")}
+CLOCK_STATES = {"WAITING": _l("待受理（未计时）"), "RUNNING": _l("计时中"), "SUSPENDED": _l("已挂起"),
+                "STOPPED": _l("已停止")}
+ACTION_FAILED = {"suspend": _l("挂起未完成：%(reason)s"), "resume": _l("恢复计时未完成：%(reason)s"),
+                 "extend": _l("延期未完成：%(reason)s"), "reassign": _l("改派未完成：%(reason)s"),
+                 "urge": _l("催办未完成：%(reason)s"), "terminate": _l("终止未完成：%(reason)s")}
+CASE_STATES = {"ACTIVE": _l("办理中"), "SUSPENDED": _l("已暂停"), "COMPLETED": _l("已办结"), "TERMINATED": _l("已终止")}
 _STATUS = {InvalidInput: 400, Forbidden: 403, NotFound: 404, Conflict: 409}
 
 
@@ -49,7 +55,7 @@ def find_case(engine: Any, key: str) -> Any:
     try:
         return engine.runtime.instance(key)
     except NotFound:
-        abort(404, description=f"没有办件编号为 {key} 的办件")
+        abort(404, description=_("没有办件编号为 %(key)s 的办件", key=key))
 
 
 def _visible(engine: Any, access: Access, instance_id: str) -> int:
@@ -70,8 +76,9 @@ def _page(key: str, *, error: str | None = None, status: int = 200, form: dict[s
     done = request.args.get("done")
     return render_template(
         "cases/case.html", case=case, v=view, access=access, supervise=access.may("supervise"),
-        error=error, done=ACTION_DONE.get(done or ""), form=form or {}, kinds=[(k, KIND_NAMES[k])
+        error=error, done=ACTION_DONE.get(done or ""), form=form or {}, kinds=[(k, page.KIND_LABELS[k])
                                                                                  for k in SUSPENSION_KINDS],
+        kind_names=page.KIND_LABELS,
         bpmn_js_version=BPMN_JS_VERSION,
         highlights_json=json.dumps(view["highlights"], ensure_ascii=False).replace("<", "\\u003c"),
         signal_labels=SIGNAL_LABELS, clock_states=CLOCK_STATES, case_states=CASE_STATES), status
@@ -103,7 +110,7 @@ def _text(name: str, *, required: str | None = None, limit: int = 500) -> str:
     if required and not value:
         raise InvalidInput(required)
     if len(value) > limit:
-        raise InvalidInput(f"「{name}」最多 {limit} 个字符")
+        raise InvalidInput(_("「%(name)s」最多 %(limit)s 个字符", name=name, limit=limit))
     return value
 
 
@@ -111,12 +118,12 @@ def _int(name: str, label: str, *, required: bool = True) -> int | None:
     raw = (request.form.get(name) or "").strip()
     if not raw:
         if required:
-            raise InvalidInput(f"请填写{label}")
+            raise InvalidInput(_("请填写%(label)s", label=label))
         return None
     try:
         return int(raw)
     except ValueError:
-        raise InvalidInput(f"{label}必须是整数，收到「{raw}」") from None
+        raise InvalidInput(_("%(label)s必须是整数，收到「%(raw)s」", label=label, raw=raw)) from None
 
 
 @bp.post("/cases/<path:key>/<any(suspend, resume, extend, reassign, urge, terminate):action>")
@@ -138,28 +145,28 @@ def case_action(key: str, action: str) -> Any:
     try:
         if action == "suspend":
             kind = _text("kind") or "other"
-            engine.cases.suspend(case.id, reason=_text("reason", required="挂起需要填写原因（将书面告知申请人）"),
-                                 kind=kind, expected_days=_int("expected_days", "预计工作日", required=False),
+            engine.cases.suspend(case.id, reason=_text("reason", required=_("挂起需要填写原因（将书面告知申请人）")),
+                                 kind=kind, expected_days=_int("expected_days", _("预计工作日"), required=False),
                                  actor=actor)
         elif action == "resume":
             engine.cases.resume(case.id, actor=actor)
         elif action == "extend":
-            days = _int("days", "延期工作日数")
-            engine.cases.extend(case.id, days=days or 0, reason=_text("reason", required="延期需要填写理由"),
-                                approver=_text("approver", required="延期需要填写批准人（行政机关负责人）", limit=128),
+            days = _int("days", _("延期工作日数"))
+            engine.cases.extend(case.id, days=days or 0, reason=_text("reason", required=_("延期需要填写理由")),
+                                approver=_text("approver", required=_("延期需要填写批准人（行政机关负责人）"), limit=128),
                                 actor=actor)
         elif action == "reassign":
-            task = _case_task(engine, case, _text("task_id", required="请选择要改派的任务", limit=64))
+            task = _case_task(engine, case, _text("task_id", required=_("请选择要改派的任务"), limit=64))
             require_task_access(access, task, "assign")
             engine.tasks.set_assignee(task.id, _text("assignee", limit=64) or None, actor=actor)
         elif action == "urge":
-            task = _case_task(engine, case, _text("task_id", required="请选择要催办的任务", limit=64))
-            engine.cases.urge(case.id, task.id, _text("message", required="请填写催办内容"), actor=actor)
+            task = _case_task(engine, case, _text("task_id", required=_("请选择要催办的任务"), limit=64))
+            engine.cases.urge(case.id, task.id, _text("message", required=_("请填写催办内容")), actor=actor)
         elif action == "terminate":
-            engine.runtime.terminate(case.id, reason=_text("reason", required="终止办件需要填写原因"), actor=actor)
+            engine.runtime.terminate(case.id, reason=_text("reason", required=_("终止办件需要填写原因")), actor=actor)
     except EngineError as exc:
         status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 400)
-        return _page(key, error=f"{page.ACTION_NAMES[action]}未完成：{exc}", status=status,
+        return _page(key, error=str(ACTION_FAILED[action]) % {"reason": exc}, status=status,
                      form={"action": action, **{k: v for k, v in request.form.items() if k != "csrf_token"}})
     return redirect(url_for("cases.case_view", key=key, done=action) + "#actions", code=303)
 
@@ -167,5 +174,5 @@ def case_action(key: str, action: str) -> Any:
 def _case_task(engine: Any, case: Any, task_id: str) -> Any:
     task = engine.tasks.task(task_id)
     if task.instance_id != case.id:
-        raise NotFound(f"本办件没有任务 {task_id}")
+        raise NotFound(_("本办件没有任务 %(id)s", id=task_id))
     return task

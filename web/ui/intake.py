@@ -40,10 +40,21 @@ from web.ui.base import access, data_dir, engine, login_required, page_blueprint
 
 bp = page_blueprint("intake", __name__)
 
+
+def N_(text: str) -> str:
+    """Marks ``text`` for ``pybabel extract``; it is translated where it is shown (``_labels``)."""
+    return text
+
+
+# the labels of engine.intake (DELIVERY, STATUS_NAMES) and processes.sample (FORM_NAMES), translated on the pages:
+# listed here so that pybabel extracts them (tests/web/test_translations.py checks that none is missing)
+ENGINE_LABELS = (N_("窗口领取"), N_("EMS邮寄"), N_("已收"), N_("缺"), N_("不符合"), N_("原件"), N_("复印件"),
+                 N_("原件或复印件"))
+
 ACTIONS = ("accept", "notify", "gap", "reject")
-STATE_NAMES = {"NOTIFIED": "待补正", "ACCEPTED": "已受理", "REJECTED": "不予受理"}
-OUTCOME_NAMES = {"accept": "受理", "gap": "容缺受理", "notify": "一次性告知", "reject": "不予受理",
-                 "supplement": "补正"}
+STATE_NAMES = {"NOTIFIED": N_("待补正"), "ACCEPTED": N_("已受理"), "REJECTED": N_("不予受理")}
+OUTCOME_NAMES = {"accept": N_("受理"), "gap": N_("容缺受理"), "notify": N_("一次性告知"), "reject": N_("不予受理"),
+                 "supplement": N_("补正")}
 APPLICANT_FIELDS = {"name": "applicant_name", "idNumber": "applicant_id_number", "phone": "applicant_phone",
                     "address": "applicant_address", "delivery": "delivery", "contact": "applicant_contact"}
 TABS = ("new", "pending", "recent")
@@ -62,7 +73,8 @@ def _labels() -> dict[str, Any]:
             "form_names": {k: _(v) for k, v in FORM_NAMES.items()},
             "delivery_names": {k: _(v) for k, v in DELIVERY.items()},
             "state_names": {k: _(v) for k, v in STATE_NAMES.items()},
-            "outcome_names": {k: _(v) for k, v in OUTCOME_NAMES.items()}, "statuses": STATUSES}
+            "outcome_names": {k: _(v) for k, v in OUTCOME_NAMES.items()}, "statuses": STATUSES,
+            "date_format": _("%Y年%m月%d日")}
 
 
 @bp.get("/intake")
@@ -174,12 +186,12 @@ def _engine_errors(item: Any, exc: EngineError) -> tuple[str, dict[str, str]]:
         for n in names:
             errors[f"material_{by_name.get(n, n)}"] = _("必需材料未收齐或不符合要求。")
         return _("以下必需材料缺失或不符合要求，不能直接受理：%(names)s。可一次性告知申请人补正，"
-                 "或对允许容缺的材料容缺受理。", names="、".join(names)), errors
+                 "或对允许容缺的材料容缺受理。", names=_("、").join(names)), errors
     if isinstance(exc, GapNotAllowed):
         names = exc.details.get("materials") or []
         for n in names:
             errors[f"material_{by_name.get(n, n)}"] = _("此材料不允许容缺受理。")
-        return _("以下材料不允许容缺受理：%(names)s。请一次性告知申请人补正。", names="、".join(names)), errors
+        return _("以下材料不允许容缺受理：%(names)s。请一次性告知申请人补正。", names=_("、").join(names)), errors
     return str(exc), errors
 
 

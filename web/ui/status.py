@@ -28,17 +28,19 @@ from collections import deque
 from typing import Any
 
 from flask import current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from engine.caseclock.clock import KIND_NAMES
 from web.ui import _casepage as page
 from web.ui.base import page_blueprint
 
 bp = page_blueprint("status", __name__)
 
-NOT_FOUND = "未查询到与该办件编号和手机号后四位相符的办件，请核对后重试。"
-RATE_LIMITED = "查询过于频繁，请稍后再试。"
-DELIVERY = {"pickup": "窗口领取", "mail": "邮寄送达", "online": "网上送达（电子证照）", "self-print": "自助打印"}
-ENDED = {"COMPLETED": "已办结", "TERMINATED": "已终止"}
+NOT_FOUND = _l("未查询到与该办件编号和手机号后四位相符的办件，请核对后重试。")
+RATE_LIMITED = _l("查询过于频繁，请稍后再试。")
+DELIVERY = {"pickup": _l("窗口领取"), "mail": _l("邮寄送达"), "online": _l("网上送达（电子证照）"),
+            "self-print": _l("自助打印")}
+ENDED = {"COMPLETED": _l("已办结"), "TERMINATED": _l("已终止")}
 MAX_KEY = 64
 
 
@@ -84,17 +86,18 @@ def _phone_matches(stored: Any, last4: str) -> bool:
 
 def public_stage(engine: Any, case: Any, clock: Any) -> str:
     if case.state in ENDED:
-        return ENDED[case.state]
+        return str(ENDED[case.state])
     if clock is not None and clock.state == "SUSPENDED":
         kinds = [s["kind"] for s in clock.suspensions if not s.get("end")]
-        return f"暂停计时（{KIND_NAMES.get(kinds[-1], '其他') if kinds else '其他'}）"
+        return _("暂停计时（%(kind)s）", kind=page.KIND_LABELS.get(kinds[-1], page.KIND_LABELS["other"])
+                 if kinds else page.KIND_LABELS["other"])
     stages = page.diagram_facts(engine, case.definition_id)["stages"]
     labels = list(dict.fromkeys(stages[a] for a in case.active_activity_ids if a in stages))
     if labels:
-        return "、".join(labels)
+        return _("、").join(labels)
     if clock is not None and clock.state == "WAITING":
-        return "待受理"
-    return "办理中"
+        return _("待受理")
+    return _("办理中")
 
 
 def lookup(engine: Any, key: str, last4: str) -> dict[str, str] | None:
@@ -105,10 +108,11 @@ def lookup(engine: Any, key: str, last4: str) -> dict[str, str] | None:
     if case is None or not _phone_matches(variables.get("applicantPhone"), last4):
         return None
     clock = engine.cases.clock(case.id)
-    promised = page.fmt(engine, clock.promised_due, "%Y年%m月%d日") if clock and clock.promised_due else "受理后确定"
+    promised = page.fmt(engine, clock.promised_due, _("%Y年%m月%d日")) if clock and clock.promised_due \
+        else _("受理后确定")
     delivery = variables.get("deliveryMethod")
-    delivery_text = DELIVERY.get(str(delivery), str(delivery)) if isinstance(delivery, str) and delivery.strip() \
-        else "未选择"
+    delivery_text = str(DELIVERY.get(str(delivery), str(delivery))) if isinstance(delivery, str) and delivery.strip() \
+        else _("未选择")
     return {"key": case.business_key or key, "stage": public_stage(engine, case, clock), "promised": promised,
             "delivery": delivery_text[:40]}
 
@@ -124,7 +128,7 @@ def status() -> Any:
             {"Retry-After": str(int(_limiter().window))}
     if not key or len(key) > MAX_KEY or not re.fullmatch(r"\d{4}", last4):
         return render_template("status/status.html", result=None, key=key[:MAX_KEY],
-                               message="请输入办件编号和手机号码后四位（4 位数字）。"), 400
+                               message=_("请输入办件编号和手机号码后四位（4 位数字）。")), 400
     result = lookup(page.engine(), key, last4)
     if result is None:
         return render_template("status/status.html", result=None, message=NOT_FOUND, key=key), 404

@@ -82,7 +82,7 @@ def _refusal(target: Any) -> str:
     if target.why == "returnTargets":
         return _("流程图不允许退回到此环节。")
     if target.why == "running":
-        return _("并行分支“%(names)s”尚在办理，退回会取消它们。", names="、".join(target.blocking))
+        return _("并行分支“%(names)s”尚在办理，退回会取消它们。", names=_("、").join(target.blocking))
     if target.why == "joined":
         return _("此环节属于已汇合的并行分支，请退回到分支之前的环节。")
     return target.refusal or ""
