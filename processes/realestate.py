@@ -80,26 +80,28 @@ class MaterialRule:
     waived_by: str = ""  # the shared data source that replaces it (免提交)
 
 
+# Conditional materials are ``required=False`` for the window's checklist (engine/intake asks every required one);
+# ``material_checklist`` says which of them this application needs.
 MATERIALS = (
     Material("不动产登记申请书", key="application_form", form="original",
              note="申请人签字（单位加盖公章）；窗口可代为打印"),
     Material("申请人身份证明", key="identity", form="copy",
              note="居民身份证或统一社会信用代码证明；经公安人口信息库实名核验的免提交"),
-    Material("不动产权属证书", key="title_certificate", form="original",
+    Material("不动产权属证书", key="title_certificate", required=False, form="original",
              note="转移、变更、抵押、注销登记提交原件（收回或加注）；首次登记不需要"),
-    Material("存量房买卖合同（网签备案合同）", key="sale_contract", form="original",
+    Material("存量房买卖合同（网签备案合同）", key="sale_contract", required=False, form="original",
              note="存量房交易；已在住建网签备案系统备案的免提交（数据共享）"),
-    Material("完税（或减免税）凭证", key="tax_voucher", form="copy",
+    Material("完税（或减免税）凭证", key="tax_voucher", required=False, form="copy",
              note="涉税的，由税务部门在窗口并行核税征收，完税信息共享，免提交"),
-    Material("婚姻状况证明", key="marital_status", gap_allowed=True, form="copy",
+    Material("婚姻状况证明", key="marital_status", required=False, gap_allowed=True, form="copy",
              note="转移登记；可容缺受理（签署承诺书后补交）；民政婚姻登记信息核验通过的免提交"),
-    Material("抵押合同及主债权合同", key="mortgage_contract", form="original",
+    Material("抵押合同及主债权合同", key="mortgage_contract", required=False, form="original",
              note="抵押登记提交"),
-    Material("土地权属来源及建设工程规划、竣工验收材料", key="first_registration_docs", form="copy",
+    Material("土地权属来源及建设工程规划、竣工验收材料", key="first_registration_docs", required=False, form="copy",
              note="首次登记提交"),
-    Material("不动产权籍调查成果", key="cadastral_survey", gap_allowed=True, form="original",
+    Material("不动产权籍调查成果", key="cadastral_survey", required=False, gap_allowed=True, form="original",
              note="首次登记；可容缺受理，权籍调查机构出具后补交"),
-    Material("授权委托书及代理人身份证明", key="power_of_attorney", form="original",
+    Material("授权委托书及代理人身份证明", key="power_of_attorney", required=False, form="original",
              note="委托代理人办理时提交"),
 )
 MATERIAL_RULES = {

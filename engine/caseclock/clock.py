@@ -322,12 +322,33 @@ def on_save(uow: Any, case: Any, ended: bool) -> None:
             clock.promised_limit = own
         reason += note
         accept_clock(uow, clock, at, reason=reason)
+    elif clock.state in ("RUNNING", "SUSPENDED") and cfg.promised_variable and not ended:
+        # accepted before its acceptance activity ran (the window intake accepts at once, engine/intake): the case's
+        # own promise applies when that activity has completed
+        own, note = _promised_limit(case.wf, cfg)
+        if own is not None and own != clock.promised_limit:
+            _set_promise(uow, clock, own, f"activity '{cfg.start}' completed{note}")
     if clock.state in ("RUNNING", "SUSPENDED") and (ended or (cfg.stop and _activity_completed(case.wf, cfg.stop))):
         stop_clock(uow, clock, reason="case ended" if ended else f"activity '{cfg.stop}' completed")
     elif clock.state == "WAITING" and ended:
         clock.state, clock.stopped_at = "STOPPED", uow.now
     if new:
         uow.insert(CaseClock.__table__, **{c.key: getattr(clock, c.key) for c in CaseClock.__table__.columns})
+
+
+def _set_promise(uow: Any, clock: CaseClock, limit: str, reason: str) -> None:
+    """A running clock gets the case's own promised limit: deadlines, warning and jobs recomputed."""
+    old_limit, old_due = clock.promised_limit, clock.promised_due
+    clock.promised_limit = limit
+    _compute(uow, clock)
+    _rearm(uow, clock)
+    _case_jobs(uow, clock)
+    for due in (clock.warn_at, clock.promised_due):  # possibly earlier than before: wake the job runner
+        if due is not None and clock.state == "RUNNING":
+            uow.new_job_due(due)
+    uow.record("CasePromisedLimitSet", instance_id=clock.instance_id, reason=reason, previousLimit=old_limit,
+               promisedLimit=limit, previousDue=_iso(old_due), promisedDue=_iso(clock.promised_due),
+               warnAt=_iso(clock.warn_at))
 
 
 def accept_clock(uow: Any, clock: CaseClock, at: datetime, reason: str, actor: str | None = None) -> None:

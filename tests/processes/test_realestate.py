@@ -366,3 +366,27 @@ def test_a_promise_that_is_not_a_limit_falls_back_to_the_diagrams(engine, clock)
     assert (c.promised_limit, c.promised_due) == ("5wd", at(2026, 3, 9, 17, 30))
     (started,) = events(engine, case, "CaseClockStarted")
     assert "casePromise '1 day' is not a limit" in started.payload["reason"]
+
+
+def test_mortgage_accepted_at_the_window_intake_gets_its_one_day_promise_when_the_acceptance_step_runs(eng, clock):
+    # engine.intake accepts at once with the item's limits (5wd), then completes the window step: DMN R2 and 受理 run
+    clock.set(at(2026, 2, 13, 15, 0))
+    app = eng.intake.accept(KEY, materials={"application_form": {"status": "received"},
+                                            "identity": {"status": "received"},
+                                            "mortgage_contract": {"status": "received"},
+                                            "title_certificate": {"status": "received"}},
+                            applicant={"name": "李娜", "idNumber": realestate.resident_id("330106", "19900101", 123),
+                                       "phone": "13900001111", "address": "杭州市西湖区文三路1号", "delivery": "pickup"},
+                            variables=realestate.mortgage_application(), actor="clerk1")
+    assert app.state == "ACCEPTED"
+    work(eng)
+    c = eng.cases.clock(app.instance_id)
+    assert (c.promised_limit, c.accepted_at) == ("1wd", at(2026, 2, 13, 15, 0))
+    assert c.promised_due == at(2026, 2, 14, 17, 30) and c.warn_at == at(2026, 2, 13, 17, 30)
+    (changed,) = [e for e in eng.history.events(app.instance_id) if e.event_type == "CasePromisedLimitSet"]
+    assert (changed.payload["previousLimit"], changed.payload["promisedLimit"]) == ("5wd", "1wd")
+    assert changed.payload["previousDue"].startswith("2026-02-27")  # 5 wd over 春节 would have been 02-27
+    case_jobs = {j.job_type: j.due for j in eng.jobs.list(instance_id=app.instance_id) if j.job_type.startswith("case-")}
+    assert case_jobs["case-overdue"] == at(2026, 2, 14, 17, 30)
+    assert set(open_tasks(eng, eng.runtime.instance(app.instance_id))) == {"registry_review"}
+    assert eng.runtime.variables(app.instance_id)["promisedDate"] == "2026-02-14T17:30:00+08:00"  # on the 回执
