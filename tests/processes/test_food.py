@@ -428,3 +428,13 @@ def test_diagram_shapes_do_not_overlap():
         for b in solid[i + 1:]:
             bx, by, bw, bh = boxes[b]
             assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, f"{a} overlaps {b}"
+    labels = {}
+    for el in root.iterfind(".//bpmndi:BPMNLabel/dc:Bounds", ns):
+        owner = el.getparent().getparent().get("bpmnElement")
+        labels[owner] = tuple(float(el.get(k)) for k in ("x", "y", "width", "height"))
+    for name, (lx, ly, lw, lh) in labels.items():  # no label on another shape
+        for other in solid:
+            if other == name:
+                continue
+            bx, by, bw, bh = boxes[other]
+            assert lx + lw <= bx or bx + bw <= lx or ly + lh <= by or by + bh <= ly, f"label of {name} on {other}"
