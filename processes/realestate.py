@@ -254,9 +254,10 @@ def handle_publish_notice(engine: Any, task: Any) -> dict[str, Any]:
         notice = _open_notice(engine.cases.clock(task.instance_id))
     assert notice is not None
     started = datetime.fromisoformat(notice["start"])
-    ends = engine.calendar.deadline(started, NOTICE_WORKING_DAYS)
+    # a notice running into a year without official calendar data ends on a flagged Monday-Friday estimate
+    ends, estimated = engine.calendar.deadline_provisional(started, NOTICE_WORKING_DAYS)
     return {"noticeNo": f"GG-{_case_key(task)}", "noticeStartedAt": started.isoformat(),
-            "noticeEndsAt": ends.isoformat()}
+            "noticeEndsAt": ends.isoformat(), "noticeEndProvisional": estimated}
 
 
 def handle_close_notice(engine: Any, task: Any) -> dict[str, Any]:
@@ -304,8 +305,22 @@ _BANKS = ("中国工商银行杭州分行", "中国建设银行杭州分行", "�
 
 
 def application(seed: int = 0, **overrides: Any) -> dict[str, Any]:
-    """The variables of a plausible application (不动产登记申请书); ``overrides`` replace fields. Seed 0 is a
-    转移登记 of an existing flat (tax and housing in parallel)."""
+    """The variables of a plausible application (不动产登记申请书) for the demo's mix of registrations, by ``seed``:
+    half are 转移登记 of an existing flat (seed 0 is one), then mortgages, first registrations with a 公告, 变更 and
+    注销; ``overrides`` replace fields."""
+    kind = seed % 10
+    if kind in (5, 6):
+        return mortgage_application(seed, **overrides)
+    if kind == 7:
+        return first_registration_application(seed, **overrides)
+    if kind in (8, 9):
+        return _base(seed, **{"registrationType": "变更" if kind == 8 else "注销", "involvesTax": False,
+                              "existingHousingTrade": False, "counterpartyName": "", "counterpartyIdNo": "",
+                              "price": 0, **overrides})
+    return _base(seed, **overrides)
+
+
+def _base(seed: int, **overrides: Any) -> dict[str, Any]:
     region = "330106"
     data: dict[str, Any] = {
         "registrationType": "转移", "involvesTax": True, "existingHousingTrade": True, "needsNotice": False,
@@ -328,19 +343,19 @@ def application(seed: int = 0, **overrides: Any) -> dict[str, Any]:
 
 def transfer_application(seed: int = 0, **overrides: Any) -> dict[str, Any]:
     """转移登记 of an existing flat (存量房买卖): tax and housing take part."""
-    return application(seed, **overrides)
+    return _base(seed, **overrides)
 
 
 def mortgage_application(seed: int = 0, **overrides: Any) -> dict[str, Any]:
     """抵押权首次登记 for a bank loan: registry only, promised in 1 working day."""
-    return application(seed, **{"registrationType": "抵押", "involvesTax": False, "existingHousingTrade": False,
+    return _base(seed, **{"registrationType": "抵押", "involvesTax": False, "existingHousingTrade": False,
                                 "mortgagee": _BANKS[seed % len(_BANKS)], "loanAmount": 1_000_000 + 100_000 * (seed % 10),
                                 "counterpartyName": "", "counterpartyIdNo": "", "price": 0, **overrides})
 
 
 def first_registration_application(seed: int = 0, **overrides: Any) -> dict[str, Any]:
     """首次登记 of a rural homestead house (宅基地使用权及房屋所有权首次登记): a 公告 is needed."""
-    return application(seed, **{"registrationType": "首次", "involvesTax": False, "existingHousingTrade": False,
+    return _base(seed, **{"registrationType": "首次", "involvesTax": False, "existingHousingTrade": False,
                                 "needsNotice": True, "counterpartyName": "", "counterpartyIdNo": "", "price": 0,
                                 "propertyAddress": f"杭州市西湖区双浦镇{['铜鉴湖', '灵山', '袁浦'][seed % 3]}村"
                                                    f"{1 + seed % 12}组{10 + seed % 90}号", **overrides})

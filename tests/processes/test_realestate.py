@@ -390,3 +390,25 @@ def test_mortgage_accepted_at_the_window_intake_gets_its_one_day_promise_when_th
     assert case_jobs["case-overdue"] == at(2026, 2, 14, 17, 30)
     assert set(open_tasks(eng, eng.runtime.instance(app.instance_id))) == {"registry_review"}
     assert eng.runtime.variables(app.instance_id)["promisedDate"] == "2026-02-14T17:30:00+08:00"  # on the 回执
+
+
+def test_a_notice_running_into_a_year_without_calendar_data_ends_on_a_flagged_estimate(eng, clock):
+    case = start(eng, clock, at(2026, 12, 11, 9, 0), "SC-2027", realestate.first_registration_application(seed=4))
+    accept(eng, clock, case, at(2026, 12, 11, 10, 0))
+    c = eng.cases.clock(case.id)
+    assert c.promised_due == at(2026, 12, 18, 17, 30) and c.provisional  # the legal 30 wd run into 2027
+    clock.set(at(2026, 12, 14, 10, 0))
+    complete(eng, case, "registry_review", "registry1", registryDecision="APPROVE")
+    work(eng)
+    v = eng.runtime.variables(case.id)
+    # 15 wd after Mon 12-14: 15-18, 21-25, 28-31 Dec (13), then Monday-Friday in 2027: Fri 01-01, Mon 01-04
+    assert (v["noticeEndsAt"], v["noticeEndProvisional"]) == ("2027-01-04T17:30:00+08:00", True)
+    assert eng.runtime.incidents() == []
+    assert eng.cases.clock(case.id).state == "SUSPENDED"
+
+
+def test_demo_applications_mix_the_registration_types():
+    kinds = [realestate.application(seed)["registrationType"] for seed in range(10)]
+    assert kinds == ["转移"] * 5 + ["抵押", "抵押", "首次", "变更", "注销"]
+    assert realestate.application(7)["needsNotice"] is True
+    assert realestate.application(5)["involvesTax"] is False and realestate.application(0)["involvesTax"] is True
