@@ -204,7 +204,8 @@ def resident_id(region_code: str, birth: str, seed: int) -> str:
 def unit_number(region_code: str, seed: int) -> str:
     """A 28-character 不动产单元号 (行政区划 6 + 地籍区 3 + 地籍子区 3 + 宗地特征码 2 + 宗地顺序号 5 + 定着物特征码 1
     + 定着物单元号 8), e.g. a house (F) on state-owned construction land (GB); illustrative."""
-    return f"{region_code}{1 + seed % 9:03d}{2 + seed % 7:03d}GB{10 + seed % 90000:05d}F{1 + seed % 99:04d}{1 + seed % 999:04d}"
+    parcel = f"{1 + seed % 9:03d}{2 + seed % 7:03d}GB{10 + seed % 90000:05d}"
+    return f"{region_code}{parcel}F{1 + seed % 99:04d}{1 + seed % 999:04d}"
 
 
 def certificate_number(kind: str, region_code: str, city: str, year: int, seed: str) -> str | None:
@@ -348,17 +349,19 @@ def transfer_application(seed: int = 0, **overrides: Any) -> dict[str, Any]:
 
 def mortgage_application(seed: int = 0, **overrides: Any) -> dict[str, Any]:
     """抵押权首次登记 for a bank loan: registry only, promised in 1 working day."""
-    return _base(seed, **{"registrationType": "抵押", "involvesTax": False, "existingHousingTrade": False,
-                                "mortgagee": _BANKS[seed % len(_BANKS)], "loanAmount": 1_000_000 + 100_000 * (seed % 10),
-                                "counterpartyName": "", "counterpartyIdNo": "", "price": 0, **overrides})
+    return _base(seed, **{
+        "registrationType": "抵押", "involvesTax": False, "existingHousingTrade": False,
+        "mortgagee": _BANKS[seed % len(_BANKS)], "loanAmount": 1_000_000 + 100_000 * (seed % 10),
+        "counterpartyName": "", "counterpartyIdNo": "", "price": 0, **overrides})
 
 
 def first_registration_application(seed: int = 0, **overrides: Any) -> dict[str, Any]:
     """首次登记 of a rural homestead house (宅基地使用权及房屋所有权首次登记): a 公告 is needed."""
-    return _base(seed, **{"registrationType": "首次", "involvesTax": False, "existingHousingTrade": False,
-                                "needsNotice": True, "counterpartyName": "", "counterpartyIdNo": "", "price": 0,
-                                "propertyAddress": f"杭州市西湖区双浦镇{['铜鉴湖', '灵山', '袁浦'][seed % 3]}村"
-                                                   f"{1 + seed % 12}组{10 + seed % 90}号", **overrides})
+    village = ("铜鉴湖", "灵山", "袁浦")[seed % 3]
+    return _base(seed, **{
+        "registrationType": "首次", "involvesTax": False, "existingHousingTrade": False, "needsNotice": True,
+        "counterpartyName": "", "counterpartyIdNo": "", "price": 0,
+        "propertyAddress": f"杭州市西湖区双浦镇{village}村{1 + seed % 12}组{10 + seed % 90}号", **overrides})
 
 
 def deploy(engine: Any, bpmn_root: Any) -> Any:

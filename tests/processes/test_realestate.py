@@ -98,7 +98,8 @@ def test_transfer_of_existing_housing_accepted_before_national_day_tax_and_housi
     assert set(open_tasks(eng, case)) == {"tax_assessment"}  # 登簿 waits for the tax (inclusive join)
     complete(eng, case, "tax_assessment", "tax1", taxCleared=True, taxAmount=63000)
     tasks = open_tasks(eng, case)
-    assert set(tasks) == {"register"} and tasks["register"].due == at(2026, 10, 8, 15, 15)  # 0.5 wd: 09:30-12:00, 14:30-15:15
+    assert set(tasks) == {"register"}
+    assert tasks["register"].due == at(2026, 10, 8, 15, 15)  # 0.5 wd = 3 h 15: 09:30-12:00, 14:30-15:15
     clock.set(at(2026, 10, 8, 11, 0))
     complete(eng, case, "register", "registry2", registered=True)
     work(eng)
@@ -386,7 +387,8 @@ def test_mortgage_accepted_at_the_window_intake_gets_its_one_day_promise_when_th
     (changed,) = [e for e in eng.history.events(app.instance_id) if e.event_type == "CasePromisedLimitSet"]
     assert (changed.payload["previousLimit"], changed.payload["promisedLimit"]) == ("5wd", "1wd")
     assert changed.payload["previousDue"].startswith("2026-02-27")  # 5 wd over 春节 would have been 02-27
-    case_jobs = {j.job_type: j.due for j in eng.jobs.list(instance_id=app.instance_id) if j.job_type.startswith("case-")}
+    case_jobs = {j.job_type: j.due for j in eng.jobs.list(instance_id=app.instance_id)
+                 if j.job_type.startswith("case-")}
     assert case_jobs["case-overdue"] == at(2026, 2, 14, 17, 30)
     assert set(open_tasks(eng, eng.runtime.instance(app.instance_id))) == {"registry_review"}
     assert eng.runtime.variables(app.instance_id)["promisedDate"] == "2026-02-14T17:30:00+08:00"  # on the 回执
