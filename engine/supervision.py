@@ -265,7 +265,11 @@ class _Sql:
 
     # the case side (process_instance LEFT JOIN case_clock LEFT JOIN the open suspension)
     @staticmethod
-    def case_from() -> Any:
+    def case_from(clocked: bool = False) -> Any:
+        """PI LEFT JOIN CC LEFT JOIN OS; ``clocked``: only cases with a clock (CC first: its indexes can lead)."""
+        if clocked:
+            return CaseClock.__table__.join(ProcessInstance.__table__, PI.id == CC.instance_id).outerjoin(
+                OPEN_SUSP, and_(OS.instance_id == CC.instance_id, OS.ended_at.is_(None)))
         return ProcessInstance.__table__.outerjoin(CaseClock.__table__, CC.instance_id == PI.id).outerjoin(
             OPEN_SUSP, and_(OS.instance_id == PI.id, OS.ended_at.is_(None)))
 
@@ -275,8 +279,15 @@ class _Sql:
         due = func.coalesce(CC.promised_due, CC.legal_due)
         at = func.coalesce(OS.started_at, self.now)
         running = CC.state.in_(("RUNNING", "SUSPENDED"))
-        overdue = and_(running, due.is_not(None), at > due)
-        warning = and_(running, not_(overdue), CC.warn_at.is_not(None), at >= CC.warn_at)
+        # "the deadline has passed" (at <= now) is said once more in index form: the clock's (state, promised_due)
+        # index then finds the overdue cases without reading every open case (the lists)
+        passed = or_(and_(CC.state == "RUNNING", CC.promised_due < self.now),
+                     and_(CC.state == "SUSPENDED", CC.promised_due < self.now),
+                     and_(CC.state.in_(("RUNNING", "SUSPENDED")), CC.promised_due.is_(None), CC.legal_due < self.now))
+        overdue = and_(running, due.is_not(None), at > due, passed)
+        reached = or_(and_(CC.state == "RUNNING", CC.warn_at <= self.now),  # index form, as for ``passed``
+                      and_(CC.state == "SUSPENDED", CC.warn_at <= self.now))
+        warning = and_(running, not_(overdue), CC.warn_at.is_not(None), at >= CC.warn_at, reached)
         return running, warning, overdue
 
     def case_conditions(self) -> dict[str, Any]:
@@ -695,7 +706,9 @@ class SupervisionService:
         where = [sql.case_metric(metric, conds, dept_open, dept_any)]
         if flt.item:
             where.append(PI.definition_key == flt.item)
-        total = int(conn.execute(select(func.count()).select_from(sql.case_from()).where(*where)).scalar() or 0)
+        clocked = metric not in ("open_cases", "received", "supplement")  # the others need a clock
+        frm = sql.case_from(clocked)
+        total = int(conn.execute(select(func.count()).select_from(frm).where(*where)).scalar() or 0)
         due = func.coalesce(CC.promised_due, CC.legal_due)
         closed_at = func.coalesce(CC.stopped_at, PI.ended_at)
         supplement = _needed_supplement()
@@ -703,7 +716,7 @@ class SupervisionService:
                        CC.region, CC.accepted_at, CC.warn_at, CC.suspended_days, due.label("due"),
                        closed_at.label("closed_at"), CC.stopped_at, OS.started_at.label("suspended_since"),
                        case((supplement, 1), else_=0).label("supplement"))
-                .select_from(sql.case_from()).where(*where)
+                .select_from(frm).where(*where)
                 .order_by(due.is_(None), due, PI.started_at, PI.id).offset(offset))
         if limit is not None:
             stmt = stmt.limit(limit)

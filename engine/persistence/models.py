@@ -280,7 +280,8 @@ class CaseClock(Base):
 
     __tablename__ = "case_clock"
     __table_args__ = (Index("ix_case_clock_state_due", "state", "promised_due"),
-                      Index("ix_case_clock_state_stopped", "state", "stopped_at"))  # supervision: closed in a period
+                      Index("ix_case_clock_state_stopped", "state", "stopped_at"),  # supervision: closed in a period
+                      Index("ix_case_clock_state_warn", "state", "warn_at"))  # supervision: the warning list
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))  # WAITING RUNNING SUSPENDED STOPPED
     region: Mapped[str | None] = mapped_column(String(48))
