@@ -414,3 +414,19 @@ def test_demo_applications_mix_the_registration_types():
     assert kinds == ["转移"] * 5 + ["抵押", "抵押", "首次", "变更", "注销"]
     assert realestate.application(7)["needsNotice"] is True
     assert realestate.application(5)["involvesTax"] is False and realestate.application(0)["involvesTax"] is True
+
+
+def test_cancellation_has_no_certificate_and_the_ordinary_promise(eng, clock):
+    case = start(eng, clock, at(2026, 4, 3, 9, 0), "ZX-1", realestate.application(9))  # 注销登记
+    accept(eng, clock, case, at(2026, 4, 3, 10, 0))
+    c = eng.cases.clock(case.id)
+    assert (c.promised_limit, c.promised_due) == ("5wd", at(2026, 4, 13, 17, 30))  # 清明 04-04..06 skipped
+    assert eng.runtime.variables(case.id)["parts"] == ["REGISTRY"]
+    clock.set(at(2026, 4, 7, 9, 0))
+    complete(eng, case, "registry_review", "registry1", registryDecision="APPROVE")
+    complete(eng, case, "register", "registry1", registered=True)
+    work(eng)
+    v = eng.runtime.variables(case.id)
+    assert v["certificateKind"] == "NONE" and v["certificateNo"] is None and v["eCertificateId"] is None
+    complete(eng, case, "delivery", "window2", deliveryMethod="pickup")
+    assert eng.runtime.instance(case.id).ended and eng.cases.clock(case.id).signal == "ON_TIME"
