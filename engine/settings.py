@@ -23,6 +23,10 @@ class Settings:
     office_hours: str = "08:30-12:00,14:30-17:30"
     calendar_region: str | None = None
     calendar_cache_seconds: float = 60.0
+    # how long a process keeps a user's groups, roles and active flag for logins and request checks (REST Basic
+    # authentication, the pages' session user): changes made through this process apply at once, changes made by
+    # another process within this many seconds; 0 = read them on every request
+    identity_cache_seconds: float = 5.0
     # notifications (outbox): a JSON-lines file to deliver them to (the edge: mail/SMS gateways plug in here);
     # None = the log
     notify_file: str | None = None
@@ -49,6 +53,7 @@ class Settings:
             timezone=os.environ.get("ONEWINDOW_TIMEZONE", "Asia/Shanghai"),
             office_hours=os.environ.get("ONEWINDOW_OFFICE_HOURS", "08:30-12:00,14:30-17:30"),
             calendar_region=os.environ.get("ONEWINDOW_CALENDAR_REGION") or None,
+            identity_cache_seconds=float(os.environ.get("ONEWINDOW_IDENTITY_CACHE_SECONDS") or 5.0),
             notify_file=os.environ.get("ONEWINDOW_NOTIFY_FILE") or None,
             smtp_host=os.environ.get("ONEWINDOW_SMTP_HOST") or None,
             smtp_port=int(os.environ.get("ONEWINDOW_SMTP_PORT") or 25),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
@@ -28,9 +30,40 @@ class IdentityService:
     ``actor``); bad input raises ``InvalidInput`` (naming the field), an existing id ``Conflict``, an unknown one
     ``NotFound``. Passwords are hashed (argon2id) before the transaction begins and never leave this class."""
 
-    def __init__(self, ex: Any, passwords: Passwords | None = None) -> None:
+    def __init__(self, ex: Any, passwords: Passwords | None = None, *, cache_seconds: float | None = None) -> None:
         self._ex = ex
         self.passwords = passwords or Passwords()
+        if cache_seconds is None:
+            settings = getattr(getattr(ex, "services", None), "settings", None)
+            cache_seconds = float(getattr(settings, "identity_cache_seconds", 5.0))
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, tuple[UserView, str] | None]] = {}
+        self._cache_lock = threading.Lock()
+
+    def _run(self, command: Callable[..., Any]) -> Any:
+        """A change: its own transaction; this process's cached logins are dropped (they may be affected)."""
+        try:
+            return self._ex.run(command)
+        finally:
+            with self._cache_lock:
+                self._cache.clear()
+
+    def _find(self, user_id: str) -> tuple[UserView, str] | None:
+        """The user and their stored hash for a login or a request's ``Access``, kept ``cache_seconds``: one read
+        per user and interval instead of one per request (REST clients authenticate every request)."""
+        if self.cache_seconds <= 0:
+            return self._ex.read(lambda s: commands.find_user(s, user_id))  # type: ignore[no-any-return]
+        now = time.monotonic()
+        with self._cache_lock:
+            hit = self._cache.get(user_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        found = self._ex.read(lambda s: commands.find_user(s, user_id))
+        with self._cache_lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[user_id] = (now + self.cache_seconds, found)
+        return found  # type: ignore[no-any-return]
 
     # --- users ----------------------------------------------------------------------------------------------
     def add_user(self, user_id: str, password: str, *, name: str | None = None, email: str | None = None,
@@ -42,28 +75,28 @@ class IdentityService:
         fields = dict(name=check_name(name), email=check_email(email), phone=check_phone(phone),
                       groups=check_groups(groups), roles=check_roles(roles))
         digest = self.passwords.hash(check_password(password))
-        return self._ex.run(partial(commands.add_user, user_id=user_id, password_hash=digest,
+        return self._run(partial(commands.add_user, user_id=user_id, password_hash=digest,
                                     create_groups=create_groups, actor=actor, **fields))
 
     def set_password(self, user_id: str, password: str, *, actor: str | None = None) -> None:
         check_id(user_id, "user id")
         digest = self.passwords.hash(check_password(password))
-        self._ex.run(partial(commands.set_password, user_id=user_id, password_hash=digest, actor=actor))
+        self._run(partial(commands.set_password, user_id=user_id, password_hash=digest, actor=actor))
         self.passwords.forget(user_id)
 
     def deactivate(self, user_id: str, *, actor: str | None = None) -> UserView:
         """The user can no longer log in (``authenticate`` fails, ``access`` is refused); their history stays.
         The last active admin cannot be deactivated."""
-        view = self._ex.run(partial(commands.set_active, user_id=user_id, active=False, actor=actor))
+        view = self._run(partial(commands.set_active, user_id=user_id, active=False, actor=actor))
         self.passwords.forget(user_id)
         return view
 
     def activate(self, user_id: str, *, actor: str | None = None) -> UserView:
-        return self._ex.run(partial(commands.set_active, user_id=user_id, active=True, actor=actor))
+        return self._run(partial(commands.set_active, user_id=user_id, active=True, actor=actor))
 
     def set_roles(self, user_id: str, roles: Iterable[str], *, actor: str | None = None) -> UserView:
         """Replace the user's roles (any of ROLES). The last active admin keeps the admin role."""
-        return self._ex.run(partial(commands.set_roles, user_id=user_id, roles=check_roles(roles), actor=actor))
+        return self._run(partial(commands.set_roles, user_id=user_id, roles=check_roles(roles), actor=actor))
 
     def update_user(self, user_id: str, *, name: str | None, email: str | None = None, phone: str | None = None,
                     groups: Iterable[str] = (), actor: str | None = None) -> UserView:
@@ -72,7 +105,7 @@ class IdentityService:
         check_id(user_id, "user id")
         fields = dict(name=check_name(name), email=check_email(email), phone=check_phone(phone),
                       groups=check_groups(groups))
-        return self._ex.run(partial(commands.update_user, user_id=user_id, actor=actor, **fields))
+        return self._run(partial(commands.update_user, user_id=user_id, actor=actor, **fields))
 
     def user(self, user_id: str) -> UserView:
         return self._ex.read(lambda s: commands.get_user(s, user_id))
@@ -97,13 +130,13 @@ class IdentityService:
     def add_group(self, group_id: str, name: str, type: str = "department",  # noqa: A002 - Camunda's name
                   *, actor: str | None = None) -> GroupView:
         check_id(group_id, "group id")
-        return self._ex.run(partial(commands.add_group, group_id=group_id, name=check_name(name, required=True),
+        return self._run(partial(commands.add_group, group_id=group_id, name=check_name(name, required=True),
                                     type=check_group_type(type), actor=actor))
 
     def rename_group(self, group_id: str, name: str, *, actor: str | None = None) -> GroupView:
         """Give a department (group) a new display name (``GroupRenamed``); its id, which BPMN candidate groups
         name, never changes."""
-        return self._ex.run(partial(commands.rename_group, group_id=group_id, name=check_name(name, required=True),
+        return self._run(partial(commands.rename_group, group_id=group_id, name=check_name(name, required=True),
                                     actor=actor))
 
     def group(self, group_id: str) -> GroupView:
@@ -114,11 +147,11 @@ class IdentityService:
 
     def add_membership(self, user_id: str, group_id: str, *, actor: str | None = None) -> UserView:
         """Make ``user_id`` a member of ``group_id`` (nothing happens if it already is)."""
-        return self._ex.run(partial(commands.set_membership, user_id=user_id, group_id=group_id, member=True,
+        return self._run(partial(commands.set_membership, user_id=user_id, group_id=group_id, member=True,
                                     actor=actor))
 
     def remove_membership(self, user_id: str, group_id: str, *, actor: str | None = None) -> UserView:
-        return self._ex.run(partial(commands.set_membership, user_id=user_id, group_id=group_id, member=False,
+        return self._run(partial(commands.set_membership, user_id=user_id, group_id=group_id, member=False,
                                     actor=actor))
 
     # --- logins ---------------------------------------------------------------------------------------------
@@ -129,7 +162,7 @@ class IdentityService:
             return None
         found = None
         if isinstance(user_id, str) and 0 < len(user_id) <= 64:
-            found = self._ex.read(lambda s: commands.find_user(s, user_id))
+            found = self._find(user_id)
         if found is None or not found[0].active:
             self.passwords.verify(str(user_id), None, password)
             return None
@@ -138,5 +171,8 @@ class IdentityService:
 
     def access(self, user_id: str) -> Access:
         """The ``Access`` of a user already authenticated (e.g. the user id kept in a web session): NotFound for an
-        unknown user, Forbidden for a deactivated one."""
-        return Access.from_user(self.user(user_id))
+        unknown user, Forbidden for a deactivated one. Read through the login cache (``cache_seconds``)."""
+        found = self._find(user_id) if isinstance(user_id, str) and 0 < len(user_id) <= 64 else None
+        if found is None:
+            return Access.from_user(self.user(user_id))  # NotFound, with the usual sentence
+        return Access.from_user(found[0])

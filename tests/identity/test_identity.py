@@ -191,8 +191,10 @@ def test_access_of_a_user(ident):
         ident.access("ghost")
 
 
-def test_a_login_and_a_request_s_access_read_the_user_in_one_statement(engine, ident):
+def test_a_login_reads_the_user_in_one_statement_and_requests_reuse_it_briefly(engine, ident):
     from sqlalchemy import event
+
+    from engine.identity.service import IdentityService
 
     ident.add_user("one", "password-1", groups=["g1", "g2"], roles=["reviewer", "leader"], create_groups=True)
     seen: list[str] = []
@@ -200,14 +202,38 @@ def test_a_login_and_a_request_s_access_read_the_user_in_one_statement(engine, i
     def listener(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         seen.append(statement)
 
+    def selects() -> int:
+        return sum(1 for s in seen if s.lstrip().upper().startswith("SELECT"))
+
     event.listen(engine.db, "before_cursor_execute", listener)
     try:
         user = ident.authenticate("one", "password-1")
-        login_selects = sum(1 for s in seen if s.lstrip().upper().startswith("SELECT"))
+        assert selects() == 1  # user, groups, roles and hash in one statement
         who = ident.access("one")
+        assert ident.authenticate("one", "password-1") is not None
+        assert selects() == 1  # the next requests within identity_cache_seconds read nothing
+        ident.set_roles("one", ["reviewer"])  # a change through this process applies at once
+        assert ident.access("one").roles == ("reviewer",)
+        uncached = IdentityService(engine.executor, cache_seconds=0)
+        before = selects()
+        uncached.access("one")
+        uncached.access("one")
+        assert selects() == before + 2
     finally:
         event.remove(engine.db, "before_cursor_execute", listener)
     assert user is not None and user.groups == ("g1", "g2") and user.roles == ("reviewer", "leader")
     assert who.groups == ("g1", "g2") and set(who.roles) == {"reviewer", "leader"}
-    selects = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
-    assert login_selects == 1 and len(selects) == 2, seen
+
+
+def test_a_change_made_by_another_process_applies_within_the_cache_interval(engine, ident):
+    from engine.identity.service import IdentityService
+
+    ident.add_user("two", "password-1", roles=["reviewer"])
+    here = IdentityService(engine.executor, cache_seconds=0.3)
+    elsewhere = IdentityService(engine.executor)  # another process's service: its own cache
+    assert here.authenticate("two", "password-1") is not None
+    elsewhere.deactivate("two")
+    time.sleep(0.35)
+    assert here.authenticate("two", "password-1") is None
+    with pytest.raises(Forbidden):
+        here.access("two")

@@ -39,6 +39,9 @@ def db(database_url):  # type: ignore[no-untyped-def]
 
 
 def test_groups_then_users_then_login(ow, db):
+    # the commands run in other processes; this process checks logins without its short login cache
+    # (identity_cache_seconds: tests/identity/test_identity.py) to see each change at once
+    db.identity.cache_seconds = 0
     assert ow("groups", "add", "market", "--name", "市场监管局").stdout == \
         "added group market  市场监管局  (department)\n"
     added = ow("users", "add", "wang", "--password", "s3cret-pass", "--name", "王五", "--group", "market",
@@ -82,6 +85,7 @@ def test_unknown_groups_are_refused_unless_created_on_the_fly(ow, db):
 
 
 def test_members_roles_and_deactivation(ow, db):
+    db.identity.cache_seconds = 0  # the commands run in other processes (see test_groups_then_users_then_login)
     ow("groups", "add", "window", "--name", "综合窗口")
     ow("users", "add", "zhao", "--password", "s3cret-pass", "--role", "clerk")
     assert ow("groups", "add-member", "window", "zhao").stdout == \
