@@ -182,13 +182,14 @@ class UI:
         themselves, whose 401/403/404 a test may want, nor /favicon.ico) of ``page`` so far."""
         return list(self._errors.get(id(page), []))
 
-    def shot(self, page: Any, name: str) -> Path | None:
-        """docs/screenshots/<name>.png of the whole page, only when ONEWINDOW_SCREENSHOTS=1."""
+    def shot(self, page: Any, name: str, *, full_page: bool = True) -> Path | None:
+        """docs/screenshots/<name>.png of the whole page (``full_page=False``: what the window shows), only when
+        ONEWINDOW_SCREENSHOTS=1."""
         if os.environ.get("ONEWINDOW_SCREENSHOTS") != "1":
             return None
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     def close(self, failed_dir: Path | None) -> list[Path]:
