@@ -6,8 +6,8 @@ How the database is filled (``fill``): the rows are what the engine writes, beca
 
 1. The engine, on a moved clock, drives *template cases* of five generated service items (``bench_item_1..5``:
    promised 10 wd, legal 20 wd, 窗口受理 → two parallel department reviews due in 3 and 5 working days → 决定):
-   for each of the 25 department pairs (dept01+dept02, ...) one case accepted on each of the last 10 working days
-   (open: two review tasks each), one suspended for 补正 (open), one closed on time and one closed late. The reviewer
+   for each of the 25 department pairs (dept01+dept02, ...) one case accepted on each of the last 14 working days
+   (open: two review tasks each; the oldest are past their 10-day promise), one suspended for 补正 (open), one closed on time and one closed late. The reviewer
    ``bench-rev`` (dept07) has claimed a few of the templates' tasks.
 2. Each template is copied ``copies`` times (open ones; closed ones a tenth of that) by reading *every* row the
    engine wrote for it — ``process_instance``, ``case_clock``, ``case_suspension``, ``task``,
@@ -48,11 +48,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CST = timezone(timedelta(hours=8))
-NOW = datetime(2026, 6, 30, 15, 0, tzinfo=CST)  # a Tuesday; the templates are accepted on the 10 working days before
+NOW = datetime(2026, 6, 30, 15, 0, tzinfo=CST)  # a Tuesday; the templates are accepted on the 14 working days before
 PASSWORD = "bench-password-1"
 ITEMS = 5
 DEPARTMENTS = 50
-DAYS = 10
+DAYS = 14
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 COPIED = ("process_instance", "case_clock", "case_suspension", "task", "task_identity_link", "variable", "job",
           "history_event")
@@ -309,6 +309,7 @@ PAGES = (
     ("bench-sup", "/supervision?item=bench_item_2&from=2026-06-22&to=2026-06-30"),
     ("bench-lead", "/supervision"),
     ("bench-sup", "/supervision/list?metric=overdue_cases"),
+    ("bench-sup", "/supervision/list?metric=warning_cases"),
     ("bench-sup", "/supervision/list?metric=open_tasks&dept=dept07"),
     ("bench-sup", "/supervision/list?metric=closed_late"),
 )

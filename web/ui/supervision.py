@@ -25,6 +25,7 @@ from urllib.parse import quote_plus, urlencode
 
 from flask import Response, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from engine.errors import InvalidInput
 from engine.supervision import METRICS, SupervisionFilter, metric_name
@@ -169,15 +170,35 @@ def dashboard() -> Any:
     departments = report.department_names
     dept_options = sorted(((k, departments.get(k, k)) for k in (report.scope if report.scope is not None
                                                                  else departments)), key=lambda kv: kv[0])
-    link = _linker(flt)
-    charted = [r for r in report.departments if r.figures.open_cases or r.figures.open_tasks] or report.departments
+    body = _report_html(report, flt)
     return render_template(
         "supervision/dashboard.html", report=report, flt=flt, error=error, args=request.args,
-        dept_options=dept_options, item_options=sorted(report.item_names.items()),
-        labels=METRIC_LABELS, definitions=DEFINITIONS, pct=_pct, days=_days,
-        link=link, case_chart=chart(charted, "case", link), task_chart=chart(charted, "task", link),
-        colors=CHART_COLORS,
+        dept_options=dept_options, item_options=sorted(report.item_names.items()), definitions=DEFINITIONS,
+        body=body,
     ), status
+
+
+_FRAGMENTS: dict[Any, Any] = {}
+
+
+def _report_html(report: Any, flt: SupervisionFilter) -> Any:
+    """The totals, charts and tables of ``report`` (~1,500 links with 50 departments): rendered once per computed
+    report and language, then reused with the report (``engine.supervision.cache_seconds``)."""
+    from flask_babel import get_locale
+
+    key = (id(report), report.now, flt, str(get_locale()))
+    found = _FRAGMENTS.get(key)
+    if found is not None and found[0] is report:
+        return found[1]
+    link = _linker(flt)
+    charted = [r for r in report.departments if r.figures.open_cases or r.figures.open_tasks] or report.departments
+    html = Markup(render_template(
+        "supervision/_report.html", report=report, labels=METRIC_LABELS, pct=_pct, days=_days, link=link,
+        case_chart=chart(charted, "case", link), task_chart=chart(charted, "task", link), colors=CHART_COLORS))
+    if len(_FRAGMENTS) >= 64:
+        _FRAGMENTS.clear()
+    _FRAGMENTS[key] = (report, html)
+    return html
 
 
 def _list_request() -> tuple[str, SupervisionFilter]:
