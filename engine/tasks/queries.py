@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound
@@ -107,10 +107,12 @@ _FILTERS: dict[str, tuple[Any, Any]] = {
                          lambda q: q.follow_up_before),
     "owner": (lambda: T.owner == bindparam("owner"), lambda q: q.owner),
     "completed_by": (lambda: T.completed_by == bindparam("completed_by"), lambda q: q.completed_by),
+    # EXISTS per candidate row (the (instance_id, name) key of the case's variables), not IN over every case's
+    # variables: an inbox tab's rows are few, the cases many (docs/performance.md, Web pages)
     "search": (lambda: or_(
         PI.business_key.ilike(bindparam("search"), escape="\\"),
-        T.instance_id.in_(select(VAR.instance_id).where(VAR.name.in_(SEARCH_VARIABLES),
-                                                        VAR.value_json.ilike(bindparam("search"), escape="\\")))),
+        exists().where(VAR.instance_id == T.instance_id, VAR.name.in_(SEARCH_VARIABLES),
+                       VAR.value_json.ilike(bindparam("search"), escape="\\"))),
         lambda q: _like(q.search)),
     # two IN subqueries, not one with OR inside: each one is an index search (user_id / group_id), where the OR
     # made SQLite read the whole identity-link table for every list and count (docs/performance.md, Web pages)
