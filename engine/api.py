@@ -196,9 +196,11 @@ class TaskService:
     def resolve(self, task_id: str, user_id: str | None = None, variables: dict[str, Any] | None = None) -> TaskView:
         return self._ex.run(partial(task_commands.resolve, task_id=task_id, user_id=user_id, variables=variables))
 
-    def complete(self, task_id: str, user_id: str | None = None, variables: dict[str, Any] | None = None) -> TaskView:
-        return self._ex.run(partial(task_commands.complete, task_id=task_id, user_id=user_id, variables=variables),
-                            optimistic=True)
+    def complete(self, task_id: str, user_id: str | None = None, variables: dict[str, Any] | None = None, *,
+                 access: Any = None) -> TaskView:
+        """``access``: check that this caller may complete the task, in the completion's own transaction."""
+        return self._ex.run(partial(task_commands.complete, task_id=task_id, user_id=user_id, variables=variables,
+                                    access=access), optimistic=True)
 
     def return_to(self, task_id: str, target_activity_id: str, reason: str, user_id: str | None = None) -> TaskView:
         """退回: end the task and make the earlier step ``target_activity_id`` active again (see

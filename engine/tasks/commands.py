@@ -137,12 +137,20 @@ def resolve(uow: Any, task_id: str, user_id: str | None = None, variables: dict[
     return task_view(uow.session, row)
 
 
-def complete(uow: Any, task_id: str, user_id: str | None, variables: dict[str, Any] | None = None) -> TaskView:
+def complete(uow: Any, task_id: str, user_id: str | None, variables: dict[str, Any] | None = None, *,
+             access: Any = None) -> TaskView:
     """Complete a task. Completing an unclaimed task is allowed (as in Camunda) and records the user; a task
-    claimed by someone else, delegated and not yet resolved, cancelled or completed is refused."""
+    claimed by someone else, delegated and not yet resolved, cancelled or completed is refused. ``access`` (an
+    ``engine.identity.Access``): the caller's right to complete it is checked on the row read here (Forbidden),
+    so a checked completion is one transaction."""
     variables = values.check_variables(variables)
     row = _locked_task(uow, task_id)
     _require_open(uow, row, "complete", check_instance=False)
+    if access is not None:
+        from engine.identity.access import require_task_access
+        from engine.tasks.queries import _view
+
+        require_task_access(access, _view(row, None, False), "complete")
     if row.delegation_state == "PENDING" and (not user_id or user_id != row.owner):
         raise Conflict(f"task '{row.name or row.id}' is delegated to {row.assignee}: it must be resolved first",
                        task_id=row.id)

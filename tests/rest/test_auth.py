@@ -75,6 +75,7 @@ def test_departments_see_and_act_on_their_own_tasks_only(secured):
         r = getattr(requests, method)(f"{rest}/task/{fire['id']}{path}", json=body, auth=_as("m1"), timeout=10)
         assert r.status_code == 403, (path, r.text)
         assert r.json()["type"] == "AuthorizationException" and "fire" in r.json()["message"]
+    assert [t["id"] for t in _tasks(rest, "f1")] == [fire["id"]]  # the refused completion changed nothing
     assert requests.post(f"{rest}/task/{market['id']}/claim", json={"userId": "m1"}, auth=_as("m1"),
                          timeout=10).status_code == 204
     assert requests.post(f"{rest}/task/{market['id']}/complete", auth=_as("m1"), timeout=10,
