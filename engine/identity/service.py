@@ -169,6 +169,12 @@ class IdentityService:
         view, stored = found
         return view if self.passwords.verify(user_id, stored, password) else None
 
+    def session_user(self, user_id: str) -> UserView:
+        """The user of a signed-in session (each page request), read through the login cache
+        (``cache_seconds``); NotFound for an unknown user."""
+        found = self._find(user_id) if isinstance(user_id, str) and 0 < len(user_id) <= 64 else None
+        return found[0] if found is not None else self.user(user_id)
+
     def access(self, user_id: str) -> Access:
         """The ``Access`` of a user already authenticated (e.g. the user id kept in a web session): NotFound for an
         unknown user, Forbidden for a deactivated one. Read through the login cache (``cache_seconds``)."""

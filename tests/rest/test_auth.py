@@ -89,3 +89,9 @@ def test_departments_see_and_act_on_their_own_tasks_only(secured):
     assert requests.get(f"{rest}/incident", auth=_as("admin1"), timeout=10).status_code == 200
     report = requests.get(f"{rest}/task/report/candidate-group-count", auth=_as("f1"), timeout=10).json()
     assert report == [{"groupName": "fire", "taskCount": 1}]
+
+
+def test_rest_requests_set_no_session_cookie(secured):
+    r = requests.get(f"{secured.rest}/task", auth=_as("m1"), timeout=10)
+    assert r.status_code == 200
+    assert "Set-Cookie" not in r.headers  # stateless: nothing to keep between requests

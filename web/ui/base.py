@@ -181,7 +181,7 @@ def init_app(app: Flask) -> None:
 def _csrf_check() -> None:
     if not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
-    if (request.blueprint or "").split(".")[0] == "engine_rest" or request.path.startswith("/engine-rest/"):
+    if _is_rest():
         return
     csrf.protect(apply_exemptions=True)  # only POST/PUT/PATCH/DELETE are checked (WTF_CSRF_METHODS)
 
@@ -190,7 +190,7 @@ def _load_user(user_id: str) -> SessionUser | None:
     from engine.identity import Access
 
     try:
-        view = engine().identity.user(user_id)
+        view = engine().identity.session_user(user_id)
     except NotFound:
         return None
     if not view.active:
@@ -221,8 +221,12 @@ def start_session(view: Any) -> None:
     login_user(SessionUser(view, Access.from_user(view)))
 
 
+def _is_rest() -> bool:
+    return (request.blueprint or "").split(".")[0] == "engine_rest" or request.path.startswith("/engine-rest/")
+
+
 def _idle_timeout() -> Any:
-    if request.blueprint == "engine_rest" or request.endpoint == "static":
+    if request.endpoint == "static" or _is_rest():  # REST is stateless: no session, no cookie
         return None
     now = time.time()
     seen = session.get("seen")
