@@ -35,7 +35,8 @@ MORE_DEPARTMENTS = {"delivery": "出件窗口", "housing": "住建局", "housing
                     "civil_defense": "人防办", "meteorology": "气象局", "supervisor": "中心督办",
                     "police": "公安局", "tax": "税务局", "social": "人社局", "housing_fund": "公积金中心",
                     "registry": "不动产登记中心"}
-SLOW = {"housing": 0.02, "environment": 0.04, "delivery": 0.05}  # chance per office hour to take up a task: these run late
+# chance per office hour to take up a task: these departments run late
+SLOW = {"housing": 0.02, "environment": 0.04, "delivery": 0.05}
 PW = seeding.DEMO_PASSWORD
 ITEM = SAMPLE_ITEM.key
 VIEWPORT = {"width": 1280, "height": 800}
@@ -98,14 +99,10 @@ def test_guide_screenshots(ui, live, clock):  # type: ignore[no-untyped-def]
 
     # --- window clerk: 一窗受理 --------------------------------------------------------------------------------
     clerk = _page(ui, "clerk1")
-    clerk.goto("/inbox?tab=group")
-    assert clerk.locator("a.tab[data-tab=group]").count() == 1
-    ui.shot(clerk, "clerk-inbox")
-
     clerk.click("#nav-intake")
     clerk.wait_for_url(re.compile(r"/intake"))
     assert clerk.locator("table.items tr[data-item]").count() >= 5
-    ui.shot(clerk, "intake-items")
+    ui.shot(clerk, "intake-items", full_page=False)
 
     # a new application with 营业执照复印件 missing → 一次性告知
     clerk.click(f"#start-{ITEM}")
@@ -126,7 +123,7 @@ def test_guide_screenshots(ui, live, clock):  # type: ignore[no-untyped-def]
     # the applicant comes back: 待补正 → 登记补正材料 → 受理 → 受理回执
     clerk.goto("/intake?tab=pending")
     assert clerk.locator(f"#supplement-{number}").count() == 1
-    ui.shot(clerk, "intake-pending")
+    ui.shot(clerk, "intake-pending", full_page=False)
     clerk.click(f"#supplement-{number}")
     clerk.check("#status-business_license-received")
     clerk.click("#btn-supplement")
@@ -134,7 +131,7 @@ def test_guide_screenshots(ui, live, clock):  # type: ignore[no-untyped-def]
     clerk.click("#btn-accept")
     clerk.wait_for_url(re.compile(r"\?done=accept$"))
     assert clerk.inner_text("#application-state") == "已受理"
-    ui.shot(clerk, "intake-accepted")
+    ui.shot(clerk, "intake-accepted", full_page=False)
     receipt = _print_page(ui, clerk, "#print-receipt", "intake-receipt")
     assert "受理回执" in receipt and "承诺办结日期" in receipt and number in receipt
 
@@ -150,6 +147,10 @@ def test_guide_screenshots(ui, live, clock):  # type: ignore[no-untyped-def]
     clerk.wait_for_url(re.compile(r"\?done=gap$"))
     assert "场地证明" in clerk.inner_text("#commitment")
     ui.shot(clerk, "intake-gap")
+    # the follow-up task 容缺材料核验 waits in the window's 部门待认领
+    clerk.goto("/inbox?tab=group")
+    assert "容缺材料核验：场地证明" in clerk.inner_text("table.inbox")
+    ui.shot(clerk, "clerk-inbox", full_page=False)
 
     # 不予受理 with its notice
     clerk.goto(f"/intake/new/{ITEM}")
@@ -176,7 +177,7 @@ def test_guide_screenshots(ui, live, clock):  # type: ignore[no-untyped-def]
     reviewer.goto("/inbox?tab=group")
     rows = reviewer.locator("table.inbox tbody tr")
     assert rows.count() >= 1
-    ui.shot(reviewer, "reviewer-inbox")
+    ui.shot(reviewer, "reviewer-inbox", full_page=False)
 
     # the case accepted above reaches 市场监管审查 (部门待认领): claim it and open the form
     review = next(t for t in engine.tasks.list(TaskQuery(business_key=number))
@@ -211,7 +212,7 @@ def test_guide_screenshots(ui, live, clock):  # type: ignore[no-untyped-def]
     boss.click("#total-overdue_all")
     boss.wait_for_url(re.compile(r"metric=overdue_all"))
     assert boss.locator("#supervision-list tr[data-key]").count() >= 1
-    ui.shot(boss, "supervision-list")
+    ui.shot(boss, "supervision-list", full_page=False)
 
     # an open overdue case: its page with the diagram, the clock and the supervisor's actions
     key = None
@@ -226,7 +227,6 @@ def test_guide_screenshots(ui, live, clock):  # type: ignore[no-untyped-def]
     assert "超期" in boss.inner_text("#clock-signal")
     assert boss.locator("#ow-canvas .ow-overdue, #ow-canvas .ow-active").count() >= 1
     ui.shot(boss, "case-view", full_page=False)
-    boss.locator("#clock").scroll_into_view_if_needed()
     boss.evaluate("document.getElementById('clock').scrollIntoView()")
     ui.shot(boss, "case-clock", full_page=False)
     boss.evaluate("document.getElementById('actions').scrollIntoView()")
@@ -248,7 +248,7 @@ def test_guide_screenshots(ui, live, clock):  # type: ignore[no-untyped-def]
     reviewer.click("#bell")
     reviewer.wait_for_url(re.compile(r"/notifications"))
     assert "请于今日办结并反馈。" in reviewer.inner_text("#notifications")
-    ui.shot(reviewer, "notifications")
+    ui.shot(reviewer, "notifications", full_page=False)
 
     # --- the applicant: public status page ----------------------------------------------------------------
     applicant = _page(ui)
