@@ -163,11 +163,22 @@ def _params(q: TaskQuery) -> dict[str, Any]:
     return params
 
 
-def _base(names: tuple[str, ...]) -> Any:
+def _groups_any() -> Any:
+    """PostgreSQL: "candidate of one of these groups" as ``task.id = ANY(<the ids, aggregated once>)``: the
+    planner then fetches the department's tasks by primary key; with ``IN (subquery)`` it read every open task
+    (a hash semi join, or the due-date index probing the links of each task) — docs/performance.md, Web pages."""
+    from sqlalchemy import ARRAY, String, any_, cast
+
+    ids = select(func.array_agg(LINK.task_id)).where(
+        LINK.group_id.in_(bindparam("groups", expanding=True))).scalar_subquery()
+    return T.id == any_(cast(ids, ARRAY(String)))  # an array expression (ANY(subquery) would compare rows)
+
+
+def _base(names: tuple[str, ...], dialect: str = "") -> Any:
     stmt = select(Task.__table__, PI.business_key, PI.state.label("instance_state")).join_from(
         Task.__table__, ProcessInstance.__table__, PI.id == T.instance_id)
     for name in names:
-        stmt = stmt.where(_FILTERS[name][0]())
+        stmt = stmt.where(_groups_any() if name == "groups" and dialect == "postgresql" else _FILTERS[name][0]())
     return stmt
 
 
@@ -176,11 +187,12 @@ def list_tasks(session: Session, q: TaskQuery) -> list[TaskView]:
     names = tuple(n for n in _FILTERS if n in params)
     params.pop("unassigned", None)
     params.pop("visible_to", None)
-    key = ("list", names, q.sort_by, q.sort_order, q.max_results is not None)
+    dialect = session.get_bind().dialect.name
+    key = ("list", names, q.sort_by, q.sort_order, q.max_results is not None, dialect)
     stmt = _STATEMENTS.get(key)
     if stmt is None:
         col = SORT_FIELDS.get(q.sort_by, T.created)
-        stmt = _base(names).order_by(col.desc() if q.sort_order == "desc" else col.asc(), Task.id)
+        stmt = _base(names, dialect).order_by(col.desc() if q.sort_order == "desc" else col.asc(), Task.id)
         stmt = stmt.offset(bindparam("first_result"))
         if q.max_results is not None:
             stmt = stmt.limit(bindparam("max_results"))
@@ -196,10 +208,11 @@ def count_tasks(session: Session, q: TaskQuery) -> int:
     names = tuple(n for n in _FILTERS if n in params)
     params.pop("unassigned", None)
     params.pop("visible_to", None)
-    key = ("count", names)
+    dialect = session.get_bind().dialect.name
+    key = ("count", names, dialect)
     stmt = _STATEMENTS.get(key)
     if stmt is None:
-        stmt = _STATEMENTS[key] = select(func.count()).select_from(_base(names).subquery())
+        stmt = _STATEMENTS[key] = select(func.count()).select_from(_base(names, dialect).subquery())
     return int(session.connection().execute(stmt, params).scalar() or 0)
 
 
