@@ -54,6 +54,49 @@ def all_handlers() -> dict[str, Any]:
     return handlers
 
 
+PEOPLE = ("周杰", "吴静", "郑伟", "孙丽娟", "马超", "朱敏", "胡军", "郭芳", "何强", "高洁", "林涛", "罗霞", "梁勇",
+          "宋佳", "谢磊", "韩梅")
+WINDOW_GROUPS = ("window", "delivery")
+
+
+def departments() -> dict[str, str]:
+    """Every department (candidate group) the registry's items name, with its display name (first one wins)."""
+    out: dict[str, str] = {}
+    for module in item_modules():
+        for group, name in (getattr(module, "DEPARTMENTS", None) or {}).items():
+            out.setdefault(group, name)
+    return out
+
+
+def seed_people(engine: Any, password: str, say: Say = lambda _m: None) -> list[str]:
+    """The items' departments that do not exist yet, and one person in each department that has nobody: a window
+    clerk for the window groups, the demo supervisors for the supervision group, a reviewer elsewhere. Returns the
+    users created."""
+    ident = engine.identity
+    known = {g.id for g in ident.groups()}
+    created = []
+    for n, (group, name) in enumerate(sorted(departments().items())):
+        if group not in known:
+            ident.add_group(group, name, actor="demo")
+        if ident.users(group=group, active=True):
+            continue
+        if group == "supervisor":
+            for user in ident.users(role="supervisor", active=True):
+                ident.add_membership(user.id, group, actor="demo")
+            continue
+        user_id = f"{group}1"[:64]
+        try:
+            ident.user(user_id)
+            ident.add_membership(user_id, group, actor="demo")
+        except NotFound:
+            ident.add_user(user_id, password, name=PEOPLE[n % len(PEOPLE)], groups=[group],
+                           roles=["clerk"] if group in WINDOW_GROUPS else ["reviewer"], actor="demo")
+            created.append(user_id)
+    if created:
+        say(f"people of the items' departments: {', '.join(created)}")
+    return created
+
+
 class Simulation:
     def __init__(self, engine: Any, clock: FrozenClock, *, seed: int = 7, password: str = "onewindow-demo",
                  say: Say = lambda _m: None) -> None:
@@ -80,7 +123,7 @@ class Simulation:
         if group in self.users:
             return self.users[group]
         ident = self.engine.identity
-        members = [u for u in ident.users(group=group, active=True) if "reviewer" in u.roles or "clerk" in u.roles]
+        members = ident.users(group=group, active=True)
         if members:
             self.users[group] = members[0].id
             return members[0].id
@@ -100,7 +143,7 @@ class Simulation:
     def chance(self, group: str) -> float:
         """A department's chance per office hour to take up a waiting task: most are brisk, a few are slow."""
         if group not in self.speed:
-            self.speed[group] = self.rng.choice((0.35, 0.3, 0.25, 0.2, 0.12, 0.05))
+            self.speed[group] = self.rng.choice((0.2, 0.15, 0.12, 0.1, 0.07, 0.04))
         return self.speed[group]
 
     # --- the window --------------------------------------------------------------------------------------------
@@ -135,8 +178,8 @@ class Simulation:
                                      actor="clerk1")
                 self.pending_notices.append((self._day_after(self.rng.randint(1, 4)), view.number))
                 self._pending_data[view.number] = data
-            elif roll < 0.16 and any(m.gap_allowed for m in item.materials):
-                gap = self.rng.choice([m for m in item.materials if m.gap_allowed]).key
+            elif roll < 0.16 and any(m.gap_allowed and m.required for m in item.materials):
+                gap = self.rng.choice([m for m in item.materials if m.gap_allowed and m.required]).key
                 intake.accept_with_gap(item.key, commitment_due=self._day_after(5).isoformat(),
                                        materials=self._materials(item, gap), applicant=applicant,
                                        actor="clerk1", variables=data)
@@ -223,8 +266,9 @@ class Simulation:
 
     def _may_request_correction(self, task: Any) -> bool:
         try:
-            return self.engine.tasks.pending_correction(task.instance_id) is None and \
-                self.engine.cases.clock(task.instance_id) is not None
+            clock = self.engine.cases.clock(task.instance_id)
+            return clock is not None and clock.state == "RUNNING" and \
+                self.engine.tasks.pending_correction(task.instance_id) is None
         except EngineError:
             return False
 
@@ -308,6 +352,7 @@ def simulate(build: Callable[[Any], Any], now: datetime, *, days: int = 60, case
         if engine.intake.count() > 0:
             say("the simulated months are there already")
             return 0
+        seed_people(engine, password, say)
         sim = Simulation(engine, clock, seed=seed, password=password, say=say)
         return sim.run(start=clock.now(), end=now, cases=cases)
     finally:

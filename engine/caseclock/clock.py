@@ -302,6 +302,13 @@ def on_save(uow: Any, case: Any, ended: bool) -> None:
     it at its stop activity or the case's end."""
     cfg = model_config(case.model)
     if cfg is None:
+        # no limits in the diagram; a clock started by the window intake (the item's limits) stops at the end
+        if ended:
+            given = uow.session.get(CaseClock, case.row.id)
+            if given is not None and given.state in ("RUNNING", "SUSPENDED"):
+                stop_clock(uow, given, reason="case ended")
+            elif given is not None and given.state == "WAITING":
+                given.state, given.stopped_at = "STOPPED", uow.now
         return
     session = uow.session
     clock = session.get(CaseClock, case.row.id)

@@ -274,3 +274,19 @@ def test_application_form_data_goes_to_the_case_and_bad_data_changes_nothing(eng
     values = eng.runtime.variables(app.instance_id)
     assert values["registeredCapital"] == 300
     assert values["applicant"] == APPLICANT["name"]  # the window's applicant data wins over the form's
+
+
+def test_the_clock_started_at_the_window_stops_when_a_case_without_limits_in_its_diagram_ends(eng, clock):
+    """The sample diagram declares no limits: the window's clock (the item's limits) stops at the case's end."""
+    clock.set(datetime(2026, 3, 2, 10, 0, tzinfo=BJ))
+    app = eng.intake.accept(ITEM, materials=received(), applicant=APPLICANT, actor="c1")
+    clock.set(datetime(2026, 3, 4, 10, 0, tzinfo=BJ))
+    for key in ("review_market", "review_fire", "review_env"):
+        [task] = [t for t in eng.tasks.list(instance_id=app.instance_id) if t.task_definition_key == key]
+        eng.tasks.complete(task.id, "u", {"marketApproved": True, "fireApproved": True, "envApproved": True})
+    [deliver] = eng.tasks.list(instance_id=app.instance_id)
+    eng.tasks.complete(deliver.id, "c1")
+    assert eng.runtime.instance(app.instance_id).state == "COMPLETED"
+    view = eng.cases.clock(app.number)
+    assert view.state == "STOPPED" and view.signal == "ON_TIME"
+    assert [j for j in eng.jobs.list(instance_id=app.instance_id)] == []  # no warning/overdue job left
