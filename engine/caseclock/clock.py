@@ -29,6 +29,7 @@ from engine.jobs.handlers import handler
 from engine.persistence.models import CaseClock, CaseExtension, CaseSuspension, Job, ProcessInstance, Task
 
 from . import config
+from .config import local_text
 
 CASE_JOBS = ("case-warning", "case-overdue", "case-legal-overdue")
 TASK_JOBS = ("task-warning", "task-timeout")
@@ -441,7 +442,7 @@ def suspend(uow: Any, instance_id: str, *, reason: str, kind: str = "other", exp
 
     outbox.enqueue(uow, dedupe_key=f"suspended:{sid}", recipients=["role:applicant", f"case:{row.id}"],
                    subject=f"办件 {_name(row)} 挂起（{KIND_NAMES[kind]}）",
-                   body=f"办件 {_name(row)} 自 {uow.now.isoformat()} 起挂起，原因：{str(reason).strip()}"
+                   body=f"办件 {_name(row)} 自 {local_text(uow, uow.now)} 起挂起，原因：{str(reason).strip()}"
                         + (f"，预计 {expected_days} 个工作日" if expected_days is not None else "")
                         + "。挂起期间不计入办理时限。", instance_id=row.id)
     return clock_view(uow.session, uow, clock, uow.now)
@@ -513,7 +514,7 @@ def extend(uow: Any, instance_id: str, *, days: int, reason: str, approver: str,
     outbox.enqueue(uow, dedupe_key=f"extended:{eid}", recipients=["role:applicant", f"case:{row.id}"],
                    subject=f"办件 {_name(row)} 延期 {days} 个工作日",
                    body=f"经 {str(approver).strip()} 批准，办件 {_name(row)} 延期 {days} 个工作日，理由：{str(reason).strip()}；"
-                        f"新的办结期限：{_iso(clock.promised_due)}。", instance_id=row.id)
+                        f"新的办结期限：{local_text(uow, clock.promised_due)}。", instance_id=row.id)
     return clock_view(uow.session, uow, clock, uow.now)
 
 
@@ -569,7 +570,7 @@ def _fire_case(uow: Any, job: Any, kind: str) -> str:
     from engine import outbox
 
     outbox.enqueue(uow, dedupe_key=f"{kind}:{job.id}", recipients=recipients, subject=subject,
-                   body=f"{subject}。承诺期限：{_iso(clock.promised_due)}；法定期限：{_iso(clock.legal_due)}。",
+                   body=f"{subject}。承诺期限：{local_text(uow, clock.promised_due)}；法定期限：{local_text(uow, clock.legal_due)}。",
                    instance_id=job.instance_id)
     return "fired"
 

@@ -243,3 +243,10 @@ def check(meta: dict[str, Any], filename: str, activity_ids: set[str]) -> list[P
         except InvalidInput as exc:
             problems.append(Problem(f"{where}: {exc.message}", file=filename, element_id=m.element_id))
     return problems
+
+
+def local_text(uow: Any, value: datetime | None) -> str:
+    """An instant as people read it in a notification: the engine's zone, minutes (``2026-03-27 10:00``)."""
+    if value is None:
+        return "?"
+    return value.astimezone(uow.services.tz).strftime("%Y-%m-%d %H:%M")

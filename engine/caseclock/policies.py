@@ -25,6 +25,7 @@ from engine.jobs.handlers import handler
 from engine.persistence.models import CaseClock, Comment, Job, ProcessInstance, Task, TaskIdentityLink
 
 from . import config
+from .config import local_text
 from .clock import CLOCK_TASK_JOBS, TASK_JOBS, calendar_for
 
 _J = Job.__table__
@@ -186,7 +187,7 @@ def _warn(uow: Any, job: Any, worker_id: str | None) -> str:
 
     outbox.enqueue(uow, dedupe_key=f"task-warning:{job.id}", recipients=_people(row),
                    subject=f"【预警】{row.name} 即将到期（办件 {_case_name(uow, row.instance_id)}）",
-                   body=f"待办“{row.name}”将于 {row.due.isoformat() if row.due else '?'} 到期，请及时办理。",
+                   body=f"待办“{row.name}”将于 {local_text(uow, row.due)} 到期，请及时办理。",
                    instance_id=row.instance_id, task_id=row.id)
     return "fired"
 
@@ -205,6 +206,7 @@ def _timeout(uow: Any, job: Any, worker_id: str | None) -> str:
     policy = payload.get("onTimeout") or "WARN_ONLY"
     case_name = _case_name(uow, row.instance_id)
     due = row.due.isoformat() if row.due else job.due.isoformat()
+    due_text = local_text(uow, row.due or job.due)
     uow.record("TaskOverdue", instance_id=row.instance_id, task_id=row.id, activity_id=row.task_definition_key,
                actor="system", signal="OVERDUE", policy=policy, due=due,
                reason=f"no answer by the due time {due} (onTimeout={policy})")
@@ -216,7 +218,7 @@ def _timeout(uow: Any, job: Any, worker_id: str | None) -> str:
             return "cancelled"
         outbox.enqueue(uow, dedupe_key=f"task-timeout:{job.id}", recipients=people + ["role:leader"],
                        subject=f"【超时默认同意】{row.name}（办件 {case_name}）",
-                       body=f"“{row.name}”在 {due} 前未答复，按超时默认同意规则由系统办理（默认同意），"
+                       body=f"“{row.name}”在 {due_text} 前未答复，按超时默认同意规则由系统办理（默认同意），"
                             f"请在期限内出具正式意见。", instance_id=row.instance_id, task_id=row.id)
     elif policy == "ESCALATE" and row.origin is None:
         group = payload.get("escalateTo") or "supervisor"
@@ -231,12 +233,12 @@ def _timeout(uow: Any, job: Any, worker_id: str | None) -> str:
                    reason=f"no answer by the due time {due} (onTimeout=ESCALATE)")
         outbox.enqueue(uow, dedupe_key=f"task-timeout:{job.id}", recipients=[f"group:{group}"] + people,
                        subject=f"【督办】{row.name} 已超期（办件 {case_name}）",
-                       body=f"“{row.name}”已超过办理期限 {due}，已生成督办任务。", instance_id=row.instance_id,
+                       body=f"“{row.name}”已超过办理期限 {due_text}，已生成督办任务。", instance_id=row.instance_id,
                        task_id=row.id)
     else:
         outbox.enqueue(uow, dedupe_key=f"task-timeout:{job.id}", recipients=people + ["role:leader", "role:supervisor"],
                        subject=f"【超期】{row.name}（办件 {case_name}）",
-                       body=f"“{row.name}”已超过办理期限 {due}，请尽快办理。", instance_id=row.instance_id,
+                       body=f"“{row.name}”已超过办理期限 {due_text}，请尽快办理。", instance_id=row.instance_id,
                        task_id=row.id)
     return "fired"
 

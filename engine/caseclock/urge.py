@@ -17,6 +17,7 @@ from sqlalchemy import select
 from engine import outbox
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.persistence.models import ProcessInstance, Task
+from engine.caseclock.config import local_text
 
 MAX_MESSAGE = 500
 
@@ -67,7 +68,7 @@ def urge(uow: Any, instance_id: str, task_id: str, message: str, actor: str | No
                activity_id=task.task_definition_key, urgeId=uid, message=text, recipients=recipients,
                name=task.name)
     subject = f"【催办】办件 {name}：{task.name or task.task_definition_key}"
-    due = f"；办理期限：{task.due.isoformat()}" if task.due is not None else ""
+    due = f"；办理期限：{local_text(uow, task.due)}" if task.due is not None else ""
     mid = outbox.enqueue(uow, dedupe_key=f"urge:{uid}", recipients=recipients, subject=subject,
                          body=f"{text}（催办人：{actor or '系统'}{due}）", instance_id=row.id, task_id=task.id,
                          channel="urge")

@@ -49,6 +49,10 @@ def test_urge_notifies_the_holder_once_and_is_in_the_history(eng, tmp_path):
     assert sorted(n["recipients"] for n in notes) == [["group:market"], ["user:li"]]
     (to_li,) = [n for n in notes if n["recipients"] == ["user:li"]]
     assert "催办" in to_li["subject"] and "请尽快办理" in to_li["body"] and to_li["taskId"] == tasks["review_fire"].id
+    due = tasks["review_fire"].due
+    if due is not None:  # people read the deadline in Beijing time to the minute, not as a UTC ISO string
+        local = due.astimezone(eng.services.tz).strftime("%Y-%m-%d %H:%M")
+        assert f"办理期限：{local}" in to_li["body"] and "+00:00" not in to_li["body"]
     eng.jobs.execute_due()
     sent = [json.loads(line) for line in (tmp_path / "n.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sorted(m["id"] for m in sent if m["channel"] == "urge") == sorted(n["id"] for n in notes)

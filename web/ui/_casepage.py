@@ -49,6 +49,9 @@ EVENT_LABELS = {
     "ExternalTaskUnlocked": _l("外部任务解锁"), "ExternalTaskLockExtended": _l("外部任务延长锁定"),
     "ExternalTaskRetriesSet": _l("外部任务重试次数"), "TimersPaused": _l("定时器暂停"), "HistoryCompacted": _l("历史压缩"),
     "TaskReturned": _l("退回"), "CorrectionRequested": _l("要求补正"), "CorrectionReceived": _l("补正已收到"),
+    "IntakeAccepted": _l("窗口受理"), "IntakeNotified": _l("一次性告知"), "IntakeRejected": _l("不予受理"),
+    "IntakeSupplemented": _l("补正材料登记"), "CasePromisedLimitSet": _l("承诺时限确定"),
+    "ActivitiesInterrupted": _l("中断办理"),
 }
 # the events whose activity counts as done on the diagram
 COMPLETING_EVENTS = frozenset({"TaskCompleted", "ExternalTaskCompleted", "TaskDeemedApproved", "JobExecuted",

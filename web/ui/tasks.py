@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from engine.errors import Conflict, InvalidInput, NotFound, SuspendedEntity, TaskAlreadyClaimed, TaskNotActive
 from engine.identity import require_task_access
 from web.ui import forms
+from web.ui._casepage import EVENT_LABELS as CASE_EVENT_LABELS
 from web.ui.base import access, data_dir, engine, login_required, page_blueprint, safe_next
 
 bp = page_blueprint("tasks", __name__)
@@ -34,7 +35,11 @@ EVENT_LABELS = {
     "TaskDeemedApproved": _l("超时默认同意"), "TaskEscalated": _l("升级督办"), "MessageCorrelated": _l("消息"),
     "VariablesSet": _l("数据变更"), "TaskReturned": _l("退回"), "CorrectionRequested": _l("要求补正"),
     "CorrectionReceived": _l("补正已收到"), "CaseClockSuspended": _l("暂停计时"), "CaseClockResumed": _l("恢复计时"),
+    "IntakeAccepted": _l("窗口受理"), "CaseClockStarted": _l("受理，开始计时"), "CaseClockStopped": _l("停止计时"),
+    "CaseClockExtended": _l("延期"), "CaseOverdue": _l("办件超期"), "CaseDeadlineWarning": _l("办件预警"),
+    "ExternalTaskCompleted": _l("自动办理完成"), "JobExecuted": _l("定时器触发"), "ActivitiesInterrupted": _l("中断办理"),
 }
+TIMELINE_LABELS = {**CASE_EVENT_LABELS, **EVENT_LABELS}  # the task page's own words first, the case page's else
 # the timeline shows these events' reason (退回, 补正)
 REASON_EVENTS = ("TaskReturned", "CorrectionRequested", "CaseClockSuspended")
 HIDDEN_VARIABLES = ("password",)
@@ -151,7 +156,7 @@ def _render(task: Any, fields: list[forms.Field] | None = None, *, comment: str 
         and case_clock.state == "RUNNING"
     may["correction_received"] = correction is not None and act
     return render_template("task.html", task=task, fields=fields, variables=variables,
-                           comments=eng.tasks.comments(task.id), events=events, event_labels=EVENT_LABELS,
+                           comments=eng.tasks.comments(task.id), events=events, event_labels=TIMELINE_LABELS,
                            signal=task.signal(now), days_left=days_left, may=may, comment=comment,
                            comment_error=comment_error, error=error, candidates=sorted(set(candidates)),
                            item=item, targets=targets, refusal=_refusal, correction=correction,
