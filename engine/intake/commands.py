@@ -382,7 +382,9 @@ def _accept(uow: Any, row: IntakeApplication, item: Any, person: dict[str, str],
     variables = {**values.check_variables(form_data or {}), "applicant": person["name"], "applicantIdNumber": person["idNumber"],
                  "applicantPhone": person["phone"], "applicantAddress": person["address"],
                  "deliveryMethod": person["delivery"], "serviceItem": item.key, "intakeApplicationId": row.id,
-                 "materialsGap": commitment is not None}
+                 "materialsGap": commitment is not None,
+                 # 补正 before acceptance (一次性告知 then the materials came): counted in the 补正率 (engine.supervision)
+                 "supplementRequested": bool(row.notice_json)}
     try:
         case = instances.start_instance(uow, key=item.key, business_key=row.number, variables=variables,
                                         started_by=actor)

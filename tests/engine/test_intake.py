@@ -116,6 +116,9 @@ def test_notify_then_supplement_then_accept_starts_the_clock_only_at_acceptance(
     with pytest.raises(ApplicationDecided):  # double accept
         eng.intake.accept(application=notice.number, actor="c1")
     assert len(eng.runtime.instances(business_key=notice.number)) == 1
+    assert eng.runtime.variables(accepted.instance_id)["supplementRequested"] is True  # counts in the 补正率
+    direct = eng.intake.accept(ITEM, materials=received(), applicant=APPLICANT, actor="c1")
+    assert eng.runtime.variables(direct.instance_id)["supplementRequested"] is False
 
 
 def test_stale_form_version_is_refused(eng):
