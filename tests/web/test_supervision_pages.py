@@ -166,7 +166,7 @@ def test_leader_sees_own_departments(engine, clock, client):
 def test_bad_filters_are_refused_with_a_sentence(engine, clock, client):
     login(client, "boss")
     r = client.get("/supervision?from=2026-13-01")
-    assert r.status_code == 400 and "开始日期 &#39;2026-13-01&#39; 不是日期" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "开始日期 “2026-13-01” 不是日期" in r.get_data(as_text=True)
     r = client.get("/supervision?from=2026-03-10&to=2026-03-01")
     assert r.status_code == 400 and "after it ends on 2026-03-01" in r.get_data(as_text=True)
     r = client.get("/supervision/list?metric=nope")

@@ -74,7 +74,7 @@ def _field_error(exc: EngineError) -> tuple[str | None, str]:
             return "password", _("密码太短：至少 8 个字符。")
         return "password", _("密码不符合要求：%(detail)s", detail=text)
     if field == "group":
-        return "groups", _("部门不存在：%(groups)s。请先在“部门”中新建。", groups="、".join(d.get("unknown") or ()))
+        return "groups", _("部门不存在：%(groups)s。请先在“部门”中新建。", groups=_("、").join(d.get("unknown") or ()))
     if field == "user id":
         return "user_id", _("登录名无效：只能使用字母（含中文）、数字和 _ . @ -，以字母或数字开头，最长 64 个字符。")
     if field == "group id":

@@ -24,7 +24,7 @@ from typing import Any, Iterator
 from urllib.parse import quote_plus, urlencode
 
 from flask import Response, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from markupsafe import Markup
 
 from engine.errors import InvalidInput
@@ -84,8 +84,8 @@ def _filter(args: Any) -> SupervisionFilter:
         try:
             return date.fromisoformat(text)
         except ValueError:
-            raise InvalidInput(f"{label} '{text}' 不是日期（YYYY-MM-DD）") from None
-    return SupervisionFilter(start=day("from", "开始日期"), end=day("to", "结束日期"),
+            raise InvalidInput(_("%(label)s “%(text)s” 不是日期（YYYY-MM-DD）", label=label, text=text)) from None
+    return SupervisionFilter(start=day("from", _("开始日期")), end=day("to", _("结束日期")),
                              department=args.get("dept") or None, item=args.get("item") or None).checked()
 
 
@@ -231,42 +231,52 @@ def list_page() -> Any:
         link=lambda n: url_for("supervision.list_page", **_args(flt, metric=metric, page=n)))
 
 
-CASE_HEADER = ("办件编号", "事项编码", "事项名称", "所在/经办部门", "当前环节", "状态", "期限信号", "收件时间",
-               "受理时间", "办结期限", "办结时间", "办理时长（净工作日）", "补正")
-TASK_HEADER = ("办件编号", "任务", "事项编码", "事项名称", "部门", "办理人", "创建时间", "到期时间", "提醒时间",
-               "期限信号")
+CASE_HEADER = (_l("办件编号"), _l("事项编码"), _l("事项名称"), _l("所在/经办部门"), _l("当前环节"), _l("状态"),
+               _l("期限信号"), _l("收件时间"), _l("受理时间"), _l("办结期限"), _l("办结时间"),
+               _l("办理时长（净工作日）"), _l("补正"))
+TASK_HEADER = (_l("办件编号"), _l("任务"), _l("事项编码"), _l("事项名称"), _l("部门"), _l("办理人"), _l("创建时间"),
+               _l("到期时间"), _l("提醒时间"), _l("期限信号"))
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any, tz: Any) -> str:
+def _cell(value: Any, tz: Any, words: dict[str, str]) -> str:
     if value is None:
         return ""
     if hasattr(value, "astimezone"):
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return words["yes"] if value else words["no"]
     text = str(value)
     return "'" + text if text.startswith(_FORMULA) else text  # no formula injection when Excel opens it
 
 
-def csv_lines(rows: Iterator[Any], kind: str, tz: Any) -> Iterator[str]:
+def csv_words() -> dict[str, Any]:
+    """The CSV's words in the reader's language, taken while the request is there (the rows stream after it)."""
+    return {"case": [str(h) for h in CASE_HEADER], "task": [str(h) for h in TASK_HEADER], "yes": str(_("是")),
+            "no": str(_("否")), "sep": str(_("、")), "signals": {k: str(v) for k, v in SIGNAL_LABELS.items()},
+            "states": {k: str(v) for k, v in CASE_STATES.items()}}
+
+
+def csv_lines(rows: Iterator[Any], kind: str, tz: Any, words: dict[str, Any] | None = None) -> Iterator[str]:
     """The CSV text of a list: a UTF-8 BOM, a header row, one line per case or task."""
+    words = words or {"case": list(CASE_HEADER), "task": list(TASK_HEADER), "yes": "是", "no": "否", "sep": "、",
+                      "signals": {"ON_TIME": "正常", "WARNING": "预警", "OVERDUE": "超期"}, "states": {}}
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\r\n")
-    out.writerow(CASE_HEADER if kind == "case" else TASK_HEADER)
+    out.writerow([str(h) for h in (words["case"] if kind == "case" else words["task"])])
     yield "\ufeff" + buf.getvalue()
     buf.seek(0)
     buf.truncate()
-    signals = {"ON_TIME": "正常", "WARNING": "预警", "OVERDUE": "超期"}
+    signals, sep, states = words["signals"], words["sep"], words["states"]
     for n, r in enumerate(rows, 1):
         if kind == "case":
-            values = (r.business_key or r.instance_id, r.item, r.item_name, "、".join(r.departments),
-                      "、".join(r.steps), r.state, signals[r.signal], r.received_at, r.accepted_at, r.due,
-                      r.closed_at, r.net_days, r.supplement)
+            values = (r.business_key or r.instance_id, r.item, r.item_name, sep.join(r.departments),
+                      sep.join(r.steps), states.get(r.state, r.state), signals[r.signal], r.received_at,
+                      r.accepted_at, r.due, r.closed_at, r.net_days, r.supplement)
         else:
-            values = (r.business_key or r.instance_id, r.name, r.item, r.item_name, "、".join(r.departments),
+            values = (r.business_key or r.instance_id, r.name, r.item, r.item_name, sep.join(r.departments),
                       r.assignee, r.created, r.due, r.follow_up, signals[r.signal])
-        out.writerow([_cell(v, tz) for v in values])
+        out.writerow([_cell(v, tz, words) for v in values])
         if n % 500 == 0:
             yield buf.getvalue()
             buf.seek(0)
@@ -287,6 +297,6 @@ def export_csv() -> Any:
     rows = eng.supervision.iter_rows(acc, metric, flt)
     stamp = eng.clock.now().astimezone(eng.services.tz).strftime("%Y%m%d-%H%M")
     name = f"supervision-{metric}-{stamp}.csv"
-    return Response(csv_lines(rows, kind, eng.services.tz),  # needs no request context: eng, acc bound above
+    return Response(csv_lines(rows, kind, eng.services.tz, csv_words()),  # needs no request context: eng, acc bound above
                     content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
