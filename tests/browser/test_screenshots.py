@@ -245,7 +245,9 @@ def test_guide_screenshots(ui, live, clock):  # type: ignore[no-untyped-def]
 
     reviewer.goto("/inbox")
     assert int(reviewer.inner_text("#bell-count")) >= 1
-    reviewer.click("#bell")
+    reviewer.click("#bell")  # the bell's menu lists the unread ones; its link opens them all
+    reviewer.wait_for_selector("#bell-list li[data-note]")
+    reviewer.click("#bell-all")
     reviewer.wait_for_url(re.compile(r"/notifications"))
     assert "请于今日办结并反馈。" in reviewer.inner_text("#notifications")
     ui.shot(reviewer, "notifications", full_page=False)

@@ -84,6 +84,9 @@ def test_supervisor_sees_overdue_urges_and_exports_csv(ui, live, clock):  # type
     # the holder finds the urge under the bell
     reviewer.reload()
     assert int(reviewer.inner_text("#bell-count")) >= 1
-    reviewer.click("#bell")
+    reviewer.click("#bell")  # the bell's menu lists the unread ones; its link opens them all
+    reviewer.wait_for_selector("#bell-list li[data-note]")
+    assert "催办" in reviewer.inner_text("#bell-list")
+    reviewer.click("#bell-all")
     reviewer.wait_for_url(re.compile(r"/notifications"))
     assert "已超期，请今日办结。" in reviewer.inner_text("#notifications")

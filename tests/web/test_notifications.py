@@ -141,3 +141,19 @@ def test_the_bell_costs_one_query_and_anonymous_pages_none(app, web, clock):
     anon = app.test_client()
     r = anon.get("/notifications")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_the_bell_menu_lists_my_latest_unread_only_and_opens_them(app, web, clock):
+    case = start_case(web, clock, "BELL-7")
+    for i in range(10):
+        web.cases.urge(case.id, _task(web, case, "market_review").id, f"第{i}次催办", actor="boss")
+    users = _clients(app, "m1", "f1")
+    menu = users["m1"].get("/notifications/menu")
+    html = menu.get_data(as_text=True)
+    assert menu.status_code == 200 and html.count("data-note=") == 8 and "还有更多未读通知" in html
+    assert 'name="csrf_token"' in html
+    assert "data-note=" not in users["f1"].get("/notifications/menu").get_data(as_text=True)  # another department
+    assert "没有未读通知" in users["f1"].get("/notifications/menu").get_data(as_text=True)
+    page = users["m1"].get("/inbox").get_data(as_text=True)
+    assert 'id="bell-menu"' in page and "/notifications/menu" in page and 'id="bell-all"' in page
+    assert app.test_client().get("/notifications/menu").status_code == 302  # anonymous: to the login page

@@ -60,6 +60,18 @@ def index() -> Any:
                            unread_only=unread_only, kind_labels=KIND_LABELS, target=target)
 
 
+MENU_SIZE = 8
+
+
+@bp.get("/notifications/menu")
+@login_required
+def menu() -> Any:
+    """The bell's menu (fetched when it is opened, so pages pay nothing for it): the latest unread ones."""
+    notes = engine().notifications.for_user(current_user.id, unread_only=True, limit=MENU_SIZE + 1)
+    return render_template("notifications_menu.html", notes=notes[:MENU_SIZE], more=len(notes) > MENU_SIZE,
+                           kind_labels=KIND_LABELS, target=target)
+
+
 @bp.post("/notifications/read")
 @login_required
 def mark_read() -> Any:
