@@ -226,6 +226,11 @@ class TaskService:
         return self._ex.run(partial(task_returns.correction_received, task_id=task_id, case=case,
                                     user_id=user_id, note=note))
 
+    def corrections_pending(self, *, search: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Accepted cases waiting for 补正 (a reviewer's 要求补正), oldest first: for the window, which records the
+        materials' arrival (``correction_received``). One query."""
+        return self._ex.read(lambda s: task_returns.corrections_pending(s, search=search, limit=limit))
+
     def pending_correction(self, instance_id: str) -> dict[str, Any] | None:
         """The open 补正 of a case (id, reason, since, by), or None."""
         def q(session: Any) -> dict[str, Any] | None:

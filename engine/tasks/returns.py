@@ -337,6 +337,21 @@ def pending_correction(session: Session, instance_id: str) -> CaseSuspension | N
         CaseSuspension.kind == "supplement")).first()
 
 
+def corrections_pending(session: Session, *, search: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Every open 补正 suspension with its case (number, definition, since, by, reason), oldest first."""
+    stmt = (select(CaseSuspension.instance_id, CaseSuspension.reason, CaseSuspension.started_at,
+                   CaseSuspension.started_by, ProcessInstance.business_key, ProcessInstance.definition_key)
+            .join(ProcessInstance, ProcessInstance.id == CaseSuspension.instance_id)
+            .where(CaseSuspension.ended_at.is_(None), CaseSuspension.kind == "supplement",
+                   ProcessInstance.state == "ACTIVE")
+            .order_by(CaseSuspension.started_at).limit(max(1, min(int(limit), 1000))))
+    if search:
+        stmt = stmt.where(ProcessInstance.business_key.contains(search.strip()[:100], autoescape=True))
+    return [{"instanceId": r.instance_id, "businessKey": r.business_key, "definitionKey": r.definition_key,
+             "reason": r.reason, "startedAt": r.started_at, "startedBy": r.started_by}
+            for r in session.execute(stmt)]
+
+
 def require_no_correction(session: Session, instance: ProcessInstance, action: str, model: Any = None) -> None:
     """Conflict while the case waits for 补正. ``model``: a diagram without time limits has no clock (no query)."""
     if model is not None and case_clock.model_config(model) is None:

@@ -237,3 +237,33 @@ def test_the_applicant_finds_the_accepted_case_on_the_public_status_page(client,
     wrong = client.post("/status", data={"csrf_token": token(client, "/status"), "business_key": number,
                                          "phone_last4": "9999"})
     assert wrong.status_code == 404
+
+
+def test_the_window_records_a_correction_asked_by_a_department_after_acceptance(client, web, clock):
+    """要求补正 at a department's task stops the clock; the window lists the case under 已受理待补正 and records
+    补正已收到 there: the clock runs again and the deadlines move by the working days it waited."""
+    login(client, "c1")
+    number = number_of(submit(client, NEW, {**form(), "action": "accept"}))
+    case = web.runtime.instances(business_key=number)[0]
+    before = web.cases.clock(number).promised_due
+    [review] = [t for t in web.tasks.list(instance_id=case.id) if t.task_definition_key == "review_market"]
+    web.tasks.request_correction(review.id, reason="营业执照复印件不清晰", materials=["营业执照复印件"], user_id="m1")
+    assert web.cases.clock(number).state == "SUSPENDED"
+    page = client.get("/intake?tab=corrections").get_data(as_text=True)
+    assert f'data-case="{number}"' in page and "营业执照复印件不清晰" in page
+    assert 'data-case=' not in client.get("/intake?tab=corrections&q=NOPE").get_data(as_text=True)
+    clock.advance(days=7)  # a week later (5 working days) the applicant brings the copy
+    r = client.post("/intake/correction-received", data={"csrf_token": token(client, "/intake?tab=corrections"),
+                                                         "case": number, "note": "已补交清晰复印件"})
+    assert r.status_code == 303
+    view = web.cases.clock(number)
+    assert view.state == "RUNNING" and view.promised_due > before
+    assert f'data-case="{number}"' not in client.get("/intake?tab=corrections").get_data(as_text=True)
+    assert any(e.event_type == "CorrectionReceived" and e.actor == "c1" for e in web.history.events(case.id))
+    again = client.post("/intake/correction-received", data={"csrf_token": token(client, "/intake?tab=corrections"),
+                                                             "case": number}, follow_redirects=True)
+    assert "未能登记补正" in again.get_data(as_text=True)  # nothing waits any more: a sentence, nothing changed
+    reviewer = client.application.test_client()
+    login(reviewer, "m1")
+    assert reviewer.post("/intake/correction-received", data={"csrf_token": token(reviewer, "/inbox"),
+                                                              "case": number}).status_code == 403

@@ -21,8 +21,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from engine.errors import Conflict, EngineError, InvalidInput, NotFound
 from engine.intake import (
@@ -57,7 +58,7 @@ OUTCOME_NAMES = {"accept": N_("受理"), "gap": N_("容缺受理"), "notify": N_
                  "supplement": N_("补正")}
 APPLICANT_FIELDS = {"name": "applicant_name", "idNumber": "applicant_id_number", "phone": "applicant_phone",
                     "address": "applicant_address", "delivery": "delivery", "contact": "applicant_contact"}
-TABS = ("new", "pending", "recent")
+TABS = ("new", "pending", "corrections", "recent")
 
 
 def _store() -> Any:
@@ -88,13 +89,31 @@ def index() -> Any:
     search = (request.args.get("q") or "").strip()[:100]
     counts = {"pending": eng.intake.count("NOTIFIED")}
     rows: list[Any] = []
+    corrections = eng.tasks.corrections_pending(search=search or None) if tab == "corrections" else []
     if tab == "pending":
         rows = eng.intake.applications(state="NOTIFIED", search=search or None, limit=200)
     elif tab == "recent":
         rows = eng.intake.applications(search=search or None, limit=50)
     done = request.args.get("done")
     return render_template("intake/index.html", tab=tab, items=eng.intake.items(), rows=rows, counts=counts,
-                           search=search, done=done, **_labels())
+                           search=search, done=done, corrections=corrections,
+                           item_names={i.key: i.name for i in eng.intake.items()}, **_labels())
+
+
+@bp.post("/intake/correction-received")
+@login_required
+def correction_received() -> Any:
+    """补正已收到 at the window, for an accepted case whose reviewer asked for 补正: the clock runs again."""
+    _guard()
+    number = (request.form.get("case") or "").strip()[:100]
+    note = (request.form.get("note") or "").strip()[:500] or None
+    try:
+        engine().tasks.correction_received(case=number, user_id=current_user.id, note=note)
+    except EngineError as exc:
+        flash(_("未能登记补正：%(why)s", why=str(exc)), "error")
+        return redirect(url_for("intake.index", tab="corrections"), code=303)
+    flash(_("已登记补正材料，办件 %(n)s 恢复计时。", n=number), "success")
+    return redirect(url_for("intake.index", tab="corrections"), code=303)
 
 
 # --- the form --------------------------------------------------------------------------------------------------
