@@ -390,6 +390,8 @@ def main() -> None:
     ap.add_argument("--sqlite-path", help="SQLite file to fill (kept); default a temporary file")
     ap.add_argument("--reuse", action="store_true", help="measure --sqlite-path as it is (filled earlier)")
     ap.add_argument("--skip-sqlite", action="store_true")
+    ap.add_argument("--keep-postgres", action="store_true", help="keep the PostgreSQL scratch database (its name is "
+                    "printed) to look at its query plans")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     out: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
@@ -421,8 +423,9 @@ def main() -> None:
             print("PostgreSQL pages:", flush=True)
             out["results"]["postgresql"] = measure(url, args.runs, args.cold_runs)
         finally:
-            with admin.connect() as c:
-                c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            if not args.keep_postgres:
+                with admin.connect() as c:
+                    c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.dispose()
     out["machine"]["load_after"] = os.getloadavg()
     if args.json:
