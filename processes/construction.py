@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .enterprise import ems_tracking_number
 from .sample import Material, ServiceItem
 
 KEY = "construction_permit"
@@ -332,15 +333,9 @@ def _issue_permit(engine: Any, task: Any) -> dict[str, Any]:
             "permitIssuedAt": now.isoformat()}
 
 
-_S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
-
-
 def ems_number(seed: str) -> str:
     """An EMS item number in the UPU S10 format (E + letter, 8 digits, check digit, CN), derived from ``seed``."""
-    serial = f"{int(hashlib.sha256(seed.encode('utf-8')).hexdigest(), 16) % 10**8:08d}"
-    r = 11 - sum(int(c) * w for c, w in zip(serial, _S10_WEIGHTS)) % 11
-    check = "0" if r == 10 else "5" if r == 11 else str(r)
-    return f"EA{serial}{check}CN"
+    return ems_tracking_number(seed)
 
 
 def _ems_handover(engine: Any, task: Any) -> dict[str, Any]:

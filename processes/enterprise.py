@@ -22,7 +22,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from .sample import Material, ServiceItem
+from .sample import Material, MaterialRule, ServiceItem
 from .worker import COMMON_HANDLERS, Handler
 
 KEY = "enterprise_establishment"
@@ -69,13 +69,6 @@ BRANCHES = (
     Branch("NOTIFY", "双告知（不阻塞出件）", "dual_notify", None, "0", None),
 )
 
-
-@dataclass(frozen=True)
-class MaterialRule:
-    """What ``Material`` does not say: when the material is needed at all, and when data sharing waives it."""
-
-    condition: str = ""  # human text; ``needed`` evaluates it
-    waived_by: str = ""  # the shared data source that replaces it (免提交)
 
 
 MATERIALS = (

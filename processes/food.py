@@ -25,8 +25,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .enterprise import MaterialRule, credit_code, ems_tracking_number
-from .sample import Material, ServiceItem
+from .enterprise import credit_code, ems_tracking_number
+from .sample import Material, MaterialRule, ServiceItem
 from .worker import COMMON_HANDLERS, Handler
 
 KEY = "food_business_licence"

@@ -32,7 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .enterprise import ems_tracking_number
-from .sample import Material, ServiceItem
+from .sample import Material, MaterialRule, ServiceItem
 from .worker import COMMON_HANDLERS, Handler
 
 KEY = "realestate_registration"
@@ -71,13 +71,6 @@ PARTS = (
     Part("NOTICE", "首次登记公告（挂起计时）", "publish_notice", "registry", f"{NOTICE_WORKING_DAYS}wd", None),
 )
 
-
-@dataclass(frozen=True)
-class MaterialRule:
-    """What ``Material`` does not say: when the material is needed at all, and when data sharing waives it."""
-
-    condition: str = ""  # human text of when it is needed
-    waived_by: str = ""  # the shared data source that replaces it (免提交)
 
 
 # Conditional materials are ``required=False`` for the window's checklist (engine/intake asks every required one);

@@ -37,6 +37,14 @@ class Material:
 
 
 @dataclass(frozen=True)
+class MaterialRule:
+    """What ``Material`` does not say: when the material is needed at all, and when data sharing waives it."""
+
+    condition: str = ""  # human text of when it is needed
+    waived_by: str = ""  # the shared data source that replaces it (免提交)
+
+
+@dataclass(frozen=True)
 class ServiceItem:
     key: str  # the process id of the diagram (runtime.start(key))
     name: str
