@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
+from . import construction, enterprise, food, realestate
 from .construction import CONSTRUCTION_ITEM
 from .enterprise import ENTERPRISE_ITEM
 from .food import FOOD_ITEM
@@ -12,3 +15,8 @@ from .sample import SAMPLE_ITEM, ServiceItem
 def registry() -> tuple[ServiceItem, ...]:
     """Every service item this installation offers; nothing registers itself on import."""
     return (SAMPLE_ITEM, ENTERPRISE_ITEM, CONSTRUCTION_ITEM, FOOD_ITEM, REALESTATE_ITEM)
+
+
+def modules() -> tuple[ModuleType, ...]:
+    """The modules of the items with code of their own (``KEY``, ``DEPARTMENTS``, ``HANDLERS``, demo data)."""
+    return (enterprise, construction, food, realestate)

@@ -21,7 +21,6 @@ every department that has none (created on first need, same demo password).
 from __future__ import annotations
 
 import random
-import sys
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -30,7 +29,7 @@ from engine.clock import FrozenClock
 from engine.errors import EngineError, NotFound
 from engine.tasks.queries import TaskQuery
 
-from . import registry
+from . import modules, registry
 from .worker import drain
 
 Say = Callable[[str], None]
@@ -40,11 +39,9 @@ REFUSE_IDS = ("reject", "rejected", "refuse", "refused", "disagree", "deny", "de
 
 
 def item_modules() -> list[Any]:
-    """The modules of the registry's items (imported by ``processes/__init__``), each once, by name."""
+    """The modules of the registry's items (``processes.modules()``), those whose item is registered."""
     keys = {item.key for item in registry()}
-    found = {name: module for name, module in list(sys.modules.items())
-             if name.startswith(f"{__package__}.") and getattr(module, "KEY", None) in keys}
-    return [found[name] for name in sorted(found)]
+    return [m for m in modules() if getattr(m, "KEY", None) in keys]
 
 
 def all_handlers() -> dict[str, Any]:
