@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from engine.bootstrap import build_engine
 from engine.identity import ROLES
 from engine.settings import Settings
 from engine.tasks.queries import TaskQuery
+from tests.serving import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,28 +67,14 @@ def test_seed_only_creates_every_role_and_cases_in_every_state_once(database_url
         eng.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_demo_serves_the_seeded_system(database_url, tmp_path):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "web.cli", "demo", "--port", str(port), "--cases", "0", "--bpmn-dir",
                              str(ROOT / "bpmn")], cwd=tmp_path, env=_env(database_url, tmp_path),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                requests.get(base + "/login", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-                assert time.monotonic() < deadline, "demo server did not start"
-                time.sleep(0.3)
+        wait_until_serving(base, proc, 120)
         s = requests.Session()
         page = s.get(base + "/login").text
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)

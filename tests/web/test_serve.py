@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,11 @@ import requests
 
 from engine.bootstrap import build_engine
 from engine.settings import Settings
+from tests.serving import free_port, wait_until_serving
 from tests.web.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMER = ROOT / "tests" / "fixtures" / "web" / "web_timer.bpmn"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_serve_signs_in_and_runs_the_timers(database_url, tmp_path):
@@ -35,22 +29,14 @@ def test_serve_signs_in_and_runs_the_timers(database_url, tmp_path):
     eng.identity.add_user("m1", PASSWORD, groups=["market"], roles=["reviewer"])
     eng.identity.add_user("c1", PASSWORD, roles=["clerk"])
     eng.close()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "ONEWINDOW_DATABASE_URL": database_url, "ONEWINDOW_DATA_DIR": str(tmp_path)}
     env.pop("ONEWINDOW_SECRET_KEY", None)
     proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(base + "/login", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
+        wait_until_serving(base, proc, 60)
         s = requests.Session()
         page = s.get(base + "/login").text
         assert "用户名" in page
