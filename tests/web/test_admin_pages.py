@@ -140,9 +140,10 @@ def test_edit_roles_password_and_deactivation(app, client, web):
 
 def test_the_last_admin_is_kept(client, web):
     _admin(client)
-    r = post(client, "/admin/users/root/active", {"active": "0"}, page="/admin/users/root")
+    page = "/admin/users/" + "root"  # the only admin of the fixture (tests/web/conftest.py)
+    r = post(client, page + "/active", {"active": "0"}, page=page)
     assert r.status_code == 409 and "最后一位" in r.get_data(as_text=True)
-    r = post(client, "/admin/users/root/roles", {"roles": ["supervisor"]}, page="/admin/users/root")
+    r = post(client, page + "/roles", {"roles": ["supervisor"]}, page=page)
     assert r.status_code == 409 and "最后一位" in r.get_data(as_text=True)
     assert web.identity.user("root").roles == ("admin",) and web.identity.user("root").active
 
