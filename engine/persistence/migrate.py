@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -16,6 +17,17 @@ def alembic_config(engine: Engine) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["engine"] = engine
     return cfg
+
+
+def include_object(dialect: str) -> Any:
+    """Alembic's ``include_object`` hook for comparing the models with a database of ``dialect``: leaves out what the
+    models create on other dialects only (``Index(...).ddl_if(dialect="postgresql")``: the trigram indexes)."""
+
+    def include(obj: Any, _name: str | None, type_: str, reflected: bool, _compare_to: Any) -> bool:
+        only = getattr(obj, "_ddl_if", None)
+        return reflected or only is None or only.dialect is None or only.dialect == dialect
+
+    return include
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -23,6 +23,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base, UTCDateTime
 
 ID = String(64)
+# the case variables the inbox search looks in next to the business key (the applicant's name, as the intake pages
+# and the sample diagrams store it): engine.tasks.queries.TaskQuery.search; PostgreSQL indexes them for it
+SEARCH_VARIABLES = ("applicant", "applicantName", "applicant_name")
+
+
+def _trigram(name: str, column: str, where: str | None = None) -> Index:
+    """PostgreSQL only: a GIN trigram index (extension pg_trgm, migration 0012) for ``ILIKE '%text%'`` on ``column``
+    (the inbox search, docs/performance.md, Web pages)."""
+    extra = {"postgresql_where": text(where)} if where else {}
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"},
+                 **extra).ddl_if(dialect="postgresql")
 
 
 class Deployment(Base):
@@ -65,7 +76,8 @@ class ProcessDefinition(Base):
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
     __table_args__ = (Index("ix_process_instance_state_definition", "state", "definition_id"),
-                      Index("ix_process_instance_started_at", "started_at"))  # supervision: received in a period
+                      Index("ix_process_instance_started_at", "started_at"),  # supervision: received in a period
+                      _trigram("ix_process_instance_business_key_trgm", "business_key"))
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     definition_id: Mapped[str] = mapped_column(ForeignKey("process_definition.id"), index=True)
     definition_key: Mapped[str] = mapped_column(String(255), index=True)
@@ -166,7 +178,9 @@ class ExternalTask(Base):
 
 class Variable(Base):
     __tablename__ = "variable"
-    __table_args__ = (UniqueConstraint("instance_id", "name"),)
+    __table_args__ = (UniqueConstraint("instance_id", "name"),
+                      _trigram("ix_variable_search_trgm", "value_json",
+                               "name IN (" + ", ".join(f"'{n}'" for n in SEARCH_VARIABLES) + ")"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # indexed by unique (instance_id, name)
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
