@@ -22,10 +22,12 @@ Then the pages are requested as a reviewer of dept07 (about 4,000 open tasks in 
 dept07 and a supervisor (every department): warm-up, then ``--runs`` requests of each URL.
 
     python benchmarks/bench_web.py [--tasks 100000] [--runs 30] [--postgres-url postgresql+psycopg://...]
-        [--sqlite-path FILE] [--reuse] [--json out.json]
+        [--sqlite-path FILE] [--reuse] [--keep-postgres | --reuse-postgres NAME] [--json out.json]
 
 ``--sqlite-path FILE --reuse`` measures a database filled by an earlier run (keep it with ``--sqlite-path``);
-``--postgres-url`` (a server URL) also runs on PostgreSQL in a scratch database that is dropped afterwards.
+``--postgres-url`` (a server URL) also runs on PostgreSQL in a scratch database that is dropped afterwards
+(``--keep-postgres`` keeps it and prints its name; ``--reuse-postgres NAME`` measures that database again, after
+upgrading its schema like any start of the engine).
 """
 
 from __future__ import annotations
@@ -392,6 +394,8 @@ def main() -> None:
     ap.add_argument("--skip-sqlite", action="store_true")
     ap.add_argument("--keep-postgres", action="store_true", help="keep the PostgreSQL scratch database (its name is "
                     "printed) to look at its query plans")
+    ap.add_argument("--reuse-postgres", metavar="NAME", help="measure this database of --postgres-url's server "
+                    "(filled and kept by an earlier run with --keep-postgres) instead of filling a new one; kept")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     out: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
@@ -412,18 +416,20 @@ def main() -> None:
         from sqlalchemy.engine import make_url
 
         admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-        name = f"bench_web_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as c:
-            c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        name = args.reuse_postgres or f"bench_web_{uuid.uuid4().hex[:8]}"
+        if not args.reuse_postgres:
+            with admin.connect() as c:
+                c.exec_driver_sql(f'CREATE DATABASE "{name}"')
         url = make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False)
         try:
-            print(f"PostgreSQL {name}: filling with ~{args.tasks} open tasks ...", flush=True)
-            out["results"]["postgresql_fill"] = fill(url, args.tasks)
-            print("  ", out["results"]["postgresql_fill"], flush=True)
-            print("PostgreSQL pages:", flush=True)
+            if not args.reuse_postgres:
+                print(f"PostgreSQL {name}: filling with ~{args.tasks} open tasks ...", flush=True)
+                out["results"]["postgresql_fill"] = fill(url, args.tasks)
+                print("  ", out["results"]["postgresql_fill"], flush=True)
+            print(f"PostgreSQL {name} pages:", flush=True)
             out["results"]["postgresql"] = measure(url, args.runs, args.cold_runs)
         finally:
-            if not args.keep_postgres:
+            if not (args.keep_postgres or args.reuse_postgres):
                 with admin.connect() as c:
                     c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.dispose()
