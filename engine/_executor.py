@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -262,6 +262,15 @@ class Executor:
         for instance_id, case in uow.loaded.items():
             if case.row.state not in ("COMPLETED", "TERMINATED"):
                 cache.put(instance_id, case.row.version, case.wf)
+
+    def read_rows(self, query: Callable[[Connection], T]) -> T:
+        """Run a read-only query of Core statements in its own transaction, on a plain connection: no ORM session
+        to set up and tear down (a third of the cost of a small inbox query)."""
+        with self.db.connect() as conn, engine_clock(self.clock):
+            try:
+                return query(conn)
+            finally:
+                conn.rollback()
 
     def read(self, query: Callable[[Session], T]) -> T:
         """Run a read-only query in its own transaction."""

@@ -255,16 +255,16 @@ class TaskService:
 
     def list(self, query: task_queries.TaskQuery | None = None, **kwargs: Any) -> list[TaskView]:
         q = query or task_queries.TaskQuery(**kwargs)
-        return self._ex.read(lambda s: task_queries.list_tasks(s, q))
+        return self._ex.read_rows(lambda s: task_queries.list_tasks(s, q))
 
     def count(self, query: task_queries.TaskQuery | None = None, **kwargs: Any) -> int:
         q = query or task_queries.TaskQuery(**kwargs)
-        return self._ex.read(lambda s: task_queries.count_tasks(s, q))
+        return self._ex.read_rows(lambda s: task_queries.count_tasks(s, q))
 
     def case_variables(self, instance_ids: list[str] | tuple[str, ...],
                        names: list[str] | tuple[str, ...]) -> dict[str, dict[str, Any]]:
         """The variables ``names`` of the cases of a page of tasks, in one query: {instance id: {name: value}}."""
-        return self._ex.read(lambda s: task_queries.instance_variables(s, instance_ids, names))
+        return self._ex.read_rows(lambda s: task_queries.instance_variables(s, instance_ids, names))
 
     def identity_links(self, task_id: str, link_type: str | None = None) -> list[IdentityLinkView]:
         return self._ex.read(lambda s: activities.identity_links(s, task_id, link_type))

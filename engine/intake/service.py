@@ -93,7 +93,7 @@ class IntakeService:
         from engine.tasks import commands as task_commands
         from engine.tasks import queries as task_queries
 
-        tasks = self._ex.read(lambda s: task_queries.list_tasks(s, task_queries.TaskQuery(
+        tasks = self._ex.read_rows(lambda c: task_queries.list_tasks(c, task_queries.TaskQuery(
             instance_id=view.instance_id, task_definition_key=activity)))
         for task in tasks:
             try:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy import Connection, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound
@@ -123,7 +123,19 @@ _FILTERS: dict[str, tuple[Any, Any]] = {
         T.id.in_(select(LINK.task_id).where(LINK.user_id == bindparam("visible_user"))),
         T.id.in_(select(LINK.task_id).where(LINK.group_id.in_(bindparam("visible_groups", expanding=True))))),
         lambda q: _visible(q.visible_to)),
+    # the same scope per candidate row (an EXISTS on the task's own links) where another filter already narrows
+    # the rows to a few (one case's tasks: what an API client asks between completions); the IN form above reads
+    # every link of the user's groups, ended tasks' included, which grows with the history
+    "visible_narrow": (lambda: or_(
+        T.assignee == bindparam("visible_user"), T.owner == bindparam("visible_user"),
+        T.completed_by == bindparam("visible_user"),
+        exists().where(LINK.task_id == T.id, or_(
+            LINK.user_id == bindparam("visible_user"),
+            LINK.group_id.in_(bindparam("visible_groups", expanding=True))))),
+        lambda q: None),
 }
+# filters that keep the rows of one case (or a few): the scope is then checked per row (``visible_narrow``)
+_NARROW = ("instance_id", "business_key")
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
@@ -161,7 +173,17 @@ def _params(q: TaskQuery) -> dict[str, Any]:
             del params["visible_to"]
         else:
             params["visible_user"], params["visible_groups"] = user, groups
+            if any(name in params for name in _NARROW):
+                params["visible_narrow"] = params.pop("visible_to")
     return params
+
+
+def _names(params: dict[str, Any]) -> tuple[str, ...]:
+    """The filters a query uses (the key of its statement); removes the parameters that are not bound."""
+    names = tuple(n for n in _FILTERS if n in params)
+    for flag in ("unassigned", "visible_to", "visible_narrow"):
+        params.pop(flag, None)
+    return names
 
 
 def _groups_any() -> Any:
@@ -220,12 +242,10 @@ def _count_statement(names: tuple[str, ...], dialect: str) -> Any:
     return select(func.count()).select_from(Task.__table__).where(*(_condition(n, dialect) for n in names))
 
 
-def list_tasks(session: Session, q: TaskQuery) -> list[TaskView]:
+def list_tasks(conn: Connection, q: TaskQuery) -> list[TaskView]:
     params = _params(q)
-    names = tuple(n for n in _FILTERS if n in params)
-    params.pop("unassigned", None)
-    params.pop("visible_to", None)
-    dialect = session.get_bind().dialect.name
+    names = _names(params)
+    dialect = conn.dialect.name
     key = ("list", names, q.sort_by, q.sort_order, q.max_results is not None, dialect)
     stmt = _STATEMENTS.get(key)
     if stmt is None:
@@ -238,20 +258,18 @@ def list_tasks(session: Session, q: TaskQuery) -> list[TaskView]:
     params["first_result"] = q.first_result
     if q.max_results is not None:
         params["max_results"] = q.max_results
-    return [_view(r, r.business_key, r.instance_state == "SUSPENDED") for r in session.connection().execute(stmt, params).all()]
+    return [_view(r, r.business_key, r.instance_state == "SUSPENDED") for r in conn.execute(stmt, params).all()]
 
 
-def count_tasks(session: Session, q: TaskQuery) -> int:
+def count_tasks(conn: Connection, q: TaskQuery) -> int:
     params = _params(q)
-    names = tuple(n for n in _FILTERS if n in params)
-    params.pop("unassigned", None)
-    params.pop("visible_to", None)
-    dialect = session.get_bind().dialect.name
+    names = _names(params)
+    dialect = conn.dialect.name
     key = ("count", names, dialect)
     stmt = _STATEMENTS.get(key)
     if stmt is None:
         stmt = _STATEMENTS[key] = _count_statement(names, dialect)
-    return int(session.connection().execute(stmt, params).scalar() or 0)
+    return int(conn.execute(stmt, params).scalar() or 0)
 
 
 def comments(session: Session, *, task_id: str | None = None, instance_id: str | None = None) -> list[CommentView]:
@@ -263,7 +281,7 @@ def comments(session: Session, *, task_id: str | None = None, instance_id: str |
     return [CommentView(c.id, c.task_id, c.instance_id, c.user_id, c.time, c.message) for c in session.scalars(stmt)]
 
 
-def instance_variables(session: Session, instance_ids: list[str] | tuple[str, ...],
+def instance_variables(conn: Connection, instance_ids: list[str] | tuple[str, ...],
                        names: list[str] | tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """The variables ``names`` of several cases in one query (a list page's extra columns, e.g. the applicant):
     {instance id: {name: value}}; a case without such a variable has no entry for it."""
@@ -275,7 +293,7 @@ def instance_variables(session: Session, instance_ids: list[str] | tuple[str, ..
         return out
     stmt = select(VAR.instance_id, VAR.name, VAR.value_json).where(VAR.instance_id.in_(ids),
                                                                    VAR.name.in_(list(names)))
-    for instance_id, name, value_json in session.connection().execute(stmt):
+    for instance_id, name, value_json in conn.execute(stmt):
         try:
             out.setdefault(instance_id, {})[name] = json.loads(value_json)
         except ValueError:

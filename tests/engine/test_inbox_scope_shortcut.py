@@ -47,3 +47,36 @@ def test_scope_left_out_only_where_it_changes_nothing(engine, clock):
     # delegated by u1 to u2: u2's task is still u1's to see (owner)
     assert [t.task_definition_key for t in engine.tasks.list(TaskQuery(assignee="u2", visible_to=scope))] == [
         "review_fire"]
+
+
+def test_scope_of_one_case_checked_per_row(engine, clock):
+    """The tasks of one case (what an API client asks between completions) get the scope as an EXISTS on each
+    task's own links, not an IN over every link of the user's groups: the same answer."""
+    engine.repository.deploy([(p.name, p.read_bytes()) for p in (SIMPLE, PARALLEL)])
+    clock.set(at(2026, 3, 2, 9, 30))
+    case = engine.runtime.start("case_view", business_key="V-2")
+    (intake,) = engine.tasks.list(instance_id=case.id)
+    engine.tasks.complete(intake.id, "c1")
+    tasks = {t.task_definition_key: t for t in engine.tasks.list(instance_id=case.id)}
+    engine.tasks.claim(tasks["review_civil"].id, "u1")
+    engine.tasks.delegate(tasks["review_fire"].id, "u2", actor="u9")
+
+    def keys(query: TaskQuery) -> tuple[list[str], str]:
+        rows, sql = _sql(engine, query)
+        return sorted(t.task_definition_key for t in rows), sql
+
+    # market by department, civil as its assignee; not fire (another department, delegated to somebody else)
+    mine, sql = keys(TaskQuery(instance_id=case.id, visible_to=("u1", ("market",))))
+    assert mine == ["review_civil", "review_market"]
+    assert "EXISTS" in sql.upper() and "task_identity_link.task_id = task.id" in sql
+    by_key, sql = keys(TaskQuery(business_key="V-2", visible_to=("u1", ("market",))))
+    assert by_key == mine and "EXISTS" in sql.upper()
+    # the owner of a delegated task and a user named as candidate see it; nobody else does
+    assert keys(TaskQuery(instance_id=case.id, visible_to=("u9", ())))[0] == ["review_fire"]
+    engine.tasks.add_identity_link(tasks["review_market"].id, user_id="u7")
+    assert keys(TaskQuery(instance_id=case.id, visible_to=("u7", ())))[0] == ["review_market"]
+    assert keys(TaskQuery(instance_id=case.id, visible_to=("u8", ("fire",))))[0] == ["review_fire"]
+    assert keys(TaskQuery(instance_id=case.id, visible_to=("u8", ("nobody",))))[0] == []
+    # the same scope over all cases (no narrowing filter) keeps the IN form, with the same answer
+    wide, sql = keys(TaskQuery(visible_to=("u1", ("market",))))
+    assert wide == mine and "EXISTS" not in sql.upper()
