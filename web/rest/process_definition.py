@@ -108,14 +108,15 @@ def xml_by_key(key: str) -> Any:
     return _xml(_definition(key=key))
 
 
-def _start(d: DefinitionView) -> Any:
+def _start(*, definition_id: str | None = None, key: str | None = None) -> Any:
+    """Start a case; the engine resolves the definition inside the start (no read of its own first)."""
     data = common.body()
     common.require("start")
     common.refuse_unsupported(data, ("startInstructions", "caseInstanceId"))
     variables = variables_in(data.get("variables"))
     business_key = common.text(data.get("businessKey"), "businessKey")
-    view = engine().runtime.start(definition_id=d.id, business_key=business_key, variables=variables,
-                                  started_by=common.current_user())
+    view = engine().runtime.start(key, definition_id=definition_id, business_key=business_key,
+                                  variables=variables, started_by=common.current_user())
     dto = instance_dto(view)
     if flag(data.get("withVariablesInReturn"), "withVariablesInReturn"):
         dto["variables"] = variables_out(engine().runtime.variables(view.id))
@@ -124,22 +125,22 @@ def _start(d: DefinitionView) -> Any:
 
 @bp.post("/process-definition/<definition_id>/start")
 def start(definition_id: str) -> Any:
-    return _start(_definition(definition_id=definition_id))
+    return _start(definition_id=definition_id)
 
 
 @bp.post("/process-definition/key/<key>/start")
 def start_by_key(key: str) -> Any:
-    return _start(_definition(key=key))
+    return _start(key=key)
 
 
 @bp.post("/process-definition/<definition_id>/submit-form")
 def submit_start_form(definition_id: str) -> Any:
-    return _start(_definition(definition_id=definition_id))
+    return _start(definition_id=definition_id)
 
 
 @bp.post("/process-definition/key/<key>/submit-form")
 def submit_start_form_by_key(key: str) -> Any:
-    return _start(_definition(key=key))
+    return _start(key=key)
 
 
 _QUERY = common.query(
