@@ -2,8 +2,10 @@
 tasks → final task: 5 completions per case) driven over HTTP on loopback against ``/engine-rest``, with
 authentication on (HTTP Basic against the engine's users, the 5-minute login cache) as in production.
 
-Each client is a ``requests.Session`` (keep-alive) and does, per case: ``POST /process-definition/key/.../start``,
-then five times ``GET /task?processInstanceId=...`` (the query a client needs) and ``POST /task/{id}/complete``.
+Each client is a keep-alive HTTP/1.1 connection (``http.client``; ``--client requests``: a ``requests.Session``)
+and does, per case: ``POST /process-definition/key/.../start``, then in rounds ``GET /task?processInstanceId=...``
+(the case's open tasks) and ``POST /task/{id}/complete`` for each task listed: the window task, the three
+parallel reviews, the final task — 1 start + 3 queries + 5 completions = 9 requests a case.
 The server runs in separate processes under waitress (threads); with N server processes, N waitress processes
 serve on N ports: by default client i keeps its connection to process i mod N (what a keep-alive connection to a
 pre-forking server gets; a case then stays in one process's workflow cache), ``--spread request`` sends each
@@ -17,7 +19,7 @@ dropped), with 1 and with ``--pg-processes`` server processes.
 
     python benchmarks/bench_rest.py [--cases 150] [--clients 20] [--cases-per-client 10] [--threads 8]
         [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--pg-processes 1,2]
-        [--spread client|request] [--think-ms 0,100] [--only a,b,c] [--json out.json]
+        [--spread client|request] [--think-ms 0,100] [--only a,b,c] [--client lean|requests] [--json out.json]
     python benchmarks/bench_rest.py --serve --database-url URL --port P [--threads 8]   (one server process)
 """
 
@@ -120,45 +122,101 @@ class Servers:
 
 
 # --- client ---------------------------------------------------------------------------------------------------
-class Client:
-    def __init__(self, bases: list[str], offset: int = 0, spread: str = "client", think: float = 0.0) -> None:
+class LeanSession:
+    """A keep-alive HTTP/1.1 connection (``http.client``) with HTTP Basic on every request: what a load generator
+    is, a fraction of the client CPU of ``requests`` (which would otherwise take a third of the two cores the
+    server runs on); ``--client requests`` measures with ``requests.Session`` instead."""
+
+    def __init__(self, base: str) -> None:
+        import base64
+        import http.client
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(base)
+        self.prefix = parts.path
+        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
+
+    def request(self, method: str, path: str, json_body: Any = None, params: dict[str, str] | None = None
+                ) -> tuple[int, Any]:
+        from urllib.parse import urlencode
+
+        url = self.prefix + path + (f"?{urlencode(params)}" if params else "")
+        headers = self.headers
+        body = None
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers = {**headers, "Content-Type": "application/json"}
+        for attempt in (0, 1):
+            try:
+                self.conn.request(method, url, body=body, headers=headers)
+                response = self.conn.getresponse()
+                data = response.read()
+                break
+            except (ConnectionError, OSError):  # the server closed an idle keep-alive connection: reconnect once
+                self.conn.close()
+                if attempt:
+                    raise
+        if response.getheader("Connection", "").lower() == "close":
+            self.conn.close()
+        return response.status, (json.loads(data) if data else None)
+
+
+class RequestsSession:
+    def __init__(self, base: str) -> None:
         import requests
 
+        self.base = base
+        self.session = requests.Session()
+        self.session.auth = (USER, PASSWORD)
+
+    def request(self, method: str, path: str, json_body: Any = None, params: dict[str, str] | None = None
+                ) -> tuple[int, Any]:
+        r = self.session.request(method, self.base + path, json=json_body, params=params, timeout=60)
+        return r.status_code, (r.json() if r.content else None)
+
+
+SESSIONS = {"lean": LeanSession, "requests": RequestsSession}
+CLIENT = {"kind": "lean"}  # --client
+
+
+class Client:
+    def __init__(self, bases: list[str], offset: int = 0, spread: str = "client", think: float = 0.0,
+                 kind: str = "lean") -> None:
         if spread == "client":
             bases = [bases[offset % len(bases)]]
         self.think = think
-        self.sessions = [requests.Session() for _ in bases]
-        for s in self.sessions:
-            s.auth = (USER, PASSWORD)
-        self.bases = bases
+        self.sessions = [SESSIONS[kind](base) for base in bases]
         self.i = offset
         self.lat: dict[str, list[float]] = {"start": [], "query": [], "complete": []}
 
-    def _next(self) -> tuple[Any, str]:
+    def _call(self, kind: str, method: str, path: str, json_body: Any = None,
+              params: dict[str, str] | None = None) -> Any:
         self.i += 1
-        k = self.i % len(self.bases)
-        return self.sessions[k], self.bases[k]
-
-    def _call(self, kind: str, method: str, path: str, **kw: Any) -> Any:
-        s, base = self._next()
+        session = self.sessions[self.i % len(self.sessions)]
         if self.think:
             time.sleep(self.think)
         t0 = time.perf_counter()
-        r = s.request(method, base + path, timeout=60, **kw)
+        status, data = session.request(method, path, json_body, params)
         self.lat[kind].append(time.perf_counter() - t0)
-        if r.status_code >= 300:
-            raise RuntimeError(f"{method} {path}: {r.status_code} {r.text[:300]}")
-        return r
+        if status >= 300:
+            raise RuntimeError(f"{method} {path}: {status} {str(data)[:300]}")
+        return data
 
     def case(self, n: str) -> None:
         pi = self._call("start", "POST", f"/process-definition/key/{KEY}/start",
-                        json={"businessKey": n, "variables": {"applicant": {"value": "x", "type": "String"}}}).json()
-        for _ in range(5):
-            tasks = self._call("query", "GET", "/task", params={"processInstanceId": pi["id"],
-                                                                 "maxResults": "10"}).json()
+                        {"businessKey": n, "variables": {"applicant": {"value": "x", "type": "String"}}})
+        done = 0
+        while done < 5:  # the case's open tasks, then each of them completed: 1 + 3 + 1 completions in 3 rounds
+            tasks = self._call("query", "GET", "/task", params={"processInstanceId": pi["id"], "maxResults": "10"})
             if not tasks:
-                raise RuntimeError(f"case {n}: no task to complete")
-            self._call("complete", "POST", f"/task/{tasks[0]['id']}/complete", json={"variables": APPROVE})
+                raise RuntimeError(f"case {n}: no task to complete after {done} completions")
+            for task in tasks:
+                self._call("complete", "POST", f"/task/{task['id']}/complete", {"variables": APPROVE})
+                done += 1
+        if done != 5:
+            raise RuntimeError(f"case {n}: {done} completions instead of 5")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -182,7 +240,8 @@ def cpu_seconds(pid: int) -> float:
 
 def run_clients(bases: list[str], clients: int, cases_each: int, tag: str, pids: list[int],
                 spread: str = "client", think: float = 0.0) -> dict[str, Any]:
-    workers = [Client(bases, i, spread, think) for i in range(clients)]
+    kind = CLIENT["kind"]
+    workers = [Client(bases, i, spread, think, kind) for i in range(clients)]
     for i, w in enumerate(workers):  # warm up: log in once per server process, load the diagram
         w.case(f"WARM-{tag}-{i}")
         w.lat = {"start": [], "query": [], "complete": []}
@@ -216,7 +275,7 @@ def run_clients(bases: list[str], clients: int, cases_each: int, tag: str, pids:
             lat[k].extend(v)
     cases = clients * cases_each
     requests_made = sum(len(v) for v in lat.values())
-    return {"clients": clients, "cases": cases, "think_ms": think * 1000, "seconds": round(wall, 2),
+    return {"clients": clients, "client": kind, "cases": cases, "think_ms": think * 1000, "seconds": round(wall, 2),
             "cases_per_s": round(cases / wall, 1), "completions_per_s": round(5 * cases / wall, 1),
             "server_cpu_ms_per_request": round(1000 * server_cpu / requests_made, 2),
             "client_cpu_ms_per_request": round(1000 * client_cpu / requests_made, 2),
@@ -289,12 +348,15 @@ def main() -> None:
     ap.add_argument("--think-ms", default="0,100",
                     help="pauses before each request of the concurrent clients, one run each (comma-separated)")
     ap.add_argument("--only", default="a,b,c")
+    ap.add_argument("--client", choices=sorted(SESSIONS), default="lean",
+                    help="HTTP client of the driver: lean (http.client keep-alive, default) or requests")
     ap.add_argument("--json")
     args = ap.parse_args()
     if args.serve:
         serve(args.database_url, args.port, args.threads)
         return
     only = set(args.only.split(","))
+    CLIENT["kind"] = args.client
     thinks = [float(x) / 1000 for x in args.think_ms.split(",")]
     results: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
