@@ -157,6 +157,40 @@ def test_lists_behind_the_numbers(sup, clock):
         sup.supervision.list_page(boss, "nope")
 
 
+def test_warning_and_overdue_lists_agree_with_the_numbers(sup, clock):
+    """The warning and overdue lists (read from the case clocks, the cases' rows only for the page): every case the
+    dashboard counts, ordered by deadline, then 受理时间; the department filter, the scope and paging (the CSV
+    export's batches) as for the other lists; a terminated case leaves them (its clock stops with it); a case
+    suspended as a process (not its clock) stays."""
+    boss, chief = sup.identity.access("boss"), sup.identity.access("chief")
+    monday, tuesday = at(2026, 3, 2, 10, 0), at(2026, 3, 3, 10, 0)
+    for key, started in (("O-2", monday), ("O-1", monday + timedelta(hours=1)), ("O-0", tuesday),
+                         ("O-3", monday + timedelta(hours=2)), ("W-1", at(2026, 3, 6, 9, 0)),
+                         ("W-0", at(2026, 3, 6, 9, 0)), ("N-1", at(2026, 3, 9, 9, 0))):
+        clock.set(started)
+        sup.runtime.start("clock_simple", business_key=key)
+    sup.runtime.terminate(sup.runtime.instances(business_key="O-3")[0].id, reason="撤回")
+    sup.runtime.suspend(sup.runtime.instances(business_key="O-0")[0].id)
+    clock.set(at(2026, 3, 12, 18, 0))  # O-*: due 03-09/03-10 17:30, overdue; W-*: due 03-13, warning from 03-12
+
+    def keys(metric, flt=None, who=boss, **paging):  # type: ignore[no-untyped-def]
+        page = sup.supervision.list_page(who, metric, flt, **paging)
+        return page.total, [r.business_key for r in page.rows]
+
+    total = sup.supervision.report(boss).total
+    assert (total.overdue_cases, total.warning_cases) == (3, 2)
+    assert keys("overdue") == (3, ["O-2", "O-1", "O-0"])  # same deadline: the earlier accepted first
+    assert [r.signal for r in sup.supervision.list_page(boss, "overdue").rows] == ["OVERDUE"] * 3
+    warning = keys("warning")
+    assert warning[0] == 2 and sorted(warning[1]) == ["W-0", "W-1"]  # same deadline and 受理: by id
+    assert keys("overdue", offset=1, limit=1) == (3, ["O-1"])
+    assert [r.business_key for r in sup.supervision.iter_rows(boss, "overdue", batch=2)] == ["O-2", "O-1", "O-0"]
+    assert keys("overdue", SupervisionFilter(department="window")) == (3, ["O-2", "O-1", "O-0"])
+    assert keys("overdue", SupervisionFilter(department="market")) == (0, [])
+    assert keys("warning", who=chief) == (0, [])  # the leader of market: window's cases are outside the scope
+    assert keys("overdue", SupervisionFilter(item="clock_simple")) == (3, ["O-2", "O-1", "O-0"])
+
+
 def test_date_range_department_and_item_filters(sup, clock):
     drive(sup, clock)
     boss = sup.identity.access("boss")
