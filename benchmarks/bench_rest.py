@@ -9,8 +9,9 @@ parallel reviews, the final task — 1 start + 3 queries + 5 completions = 9 req
 The server runs in separate processes under waitress (threads); with N server processes, N waitress processes
 serve on N ports: by default client i keeps its connection to process i mod N (what a keep-alive connection to a
 pre-forking server gets; a case then stays in one process's workflow cache), ``--spread request`` sends each
-request to the next process instead. ``--think-ms`` adds a pause before each request (people do not click at
-the rate of a loop; default 0: a closed loop, where latency is bounded by throughput: Little's law). CPU seconds
+request to the next process instead. ``--think-ms`` adds a pause before each request, drawn from an exponential distribution
+with that mean, so that the clients' requests arrive independently, not in step (people do not click at the rate
+of a loop; default 0: a closed loop, where latency is bounded by throughput: Little's law). CPU seconds
 of the server processes and of the client process are reported per request.
 
 Scenarios: (a) one client in sequence on SQLite: cases/s and completion latency; (b) 20 concurrent clients on
@@ -29,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import socket
 import statistics
 import subprocess
@@ -187,6 +189,7 @@ class Client:
         if spread == "client":
             bases = [bases[offset % len(bases)]]
         self.think = think
+        self.random = random.Random(offset)  # the pauses: exponential with mean ``think`` (independent arrivals)
         self.sessions = [SESSIONS[kind](base) for base in bases]
         self.i = offset
         self.lat: dict[str, list[float]] = {"start": [], "query": [], "complete": []}
@@ -196,7 +199,7 @@ class Client:
         self.i += 1
         session = self.sessions[self.i % len(self.sessions)]
         if self.think:
-            time.sleep(self.think)
+            time.sleep(self.random.expovariate(1 / self.think))
         t0 = time.perf_counter()
         status, data = session.request(method, path, json_body, params)
         self.lat[kind].append(time.perf_counter() - t0)
