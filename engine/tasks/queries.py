@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound
 from engine.persistence import models
-from engine.persistence.models import Comment, ProcessInstance, Task, TaskIdentityLink, Variable
+from engine.persistence.models import (
+    Comment,
+    ProcessDefinition,
+    ProcessInstance,
+    Task,
+    TaskIdentityLink,
+    Variable,
+)
 from engine.types import CommentView, TaskView
 
 # Queries are Core statements on the tables (no ORM entities): the inbox is read far more often than written,
@@ -100,7 +107,10 @@ _FILTERS: dict[str, tuple[Any, Any]] = {
     "task_definition_key": (lambda: T.task_definition_key == bindparam("task_definition_key"),
                             lambda q: q.task_definition_key),
     "lane": (lambda: T.lane == bindparam("lane"), lambda q: q.lane),
-    "definition_key": (lambda: PI.definition_key == bindparam("definition_key"),
+    # the service item by the task's own definition (the versions of that key), not the joined case's key: the
+    # counts then need no join with the cases (a task's definition is its case's; cases never change definition)
+    "definition_key": (lambda: T.definition_id.in_(select(ProcessDefinition.id).where(
+        ProcessDefinition.key == bindparam("definition_key"))),
                        lambda q: q.definition_key),
     "due_before": (lambda: T.due < bindparam("due_before", type_=T.due.type), lambda q: q.due_before),
     "due_after": (lambda: T.due > bindparam("due_after", type_=T.due.type), lambda q: q.due_after),
@@ -236,7 +246,7 @@ def _base(names: tuple[str, ...], dialect: str = "") -> Any:
 def _count_statement(names: tuple[str, ...], dialect: str) -> Any:
     """``count(*)`` of the tasks the filters keep; the cases are joined only when a condition is on the case (every
     task has its case: a foreign key), else the count reads the task table and its indexes alone."""
-    on_case = {"business_key", "definition_key"} | ({"search"} if dialect != "postgresql" else set())
+    on_case = {"business_key"} | ({"search"} if dialect != "postgresql" else set())
     if on_case & set(names):
         return select(func.count()).select_from(_base(names, dialect).subquery())
     return select(func.count()).select_from(Task.__table__).where(*(_condition(n, dialect) for n in names))

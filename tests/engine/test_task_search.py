@@ -50,8 +50,9 @@ def test_form_field_properties(engine):
 
 def test_search_counts_match_lists_in_every_tab_shape(engine):
     """The count of a search (which on PostgreSQL reads the task table without joining the cases) agrees with the
-    list, with the inbox tabs' filters; only the applicant variables are searched, case-insensitively, and the
-    LIKE wildcards and the escape character are taken literally."""
+    list, with the inbox tabs' filters and the service item (every version of it, by the tasks' own definition);
+    only the applicant variables are searched, case-insensitively, and the LIKE wildcards and the escape character
+    are taken literally."""
     engine.repository.deploy([(BPMN.name, BPMN.read_bytes())])
     a = _start(engine, "GZ-2026-0001", "广州100%科技有限公司")
     _start(engine, "SZ-2026-0002", "深圳_贸易商行")
@@ -59,6 +60,9 @@ def test_search_counts_match_lists_in_every_tab_shape(engine):
         "applicantName": "Hangzhou Tea Co", "note": "科技 GZ", "marketDue": "P10D", "marketFollowUp": "P7D"})
     engine.runtime.start("web_review", business_key=None, variables={
         "applicant_name": "无编号申请人", "marketDue": "P10D", "marketFollowUp": "P7D"})
+    engine.repository.deploy([(BPMN.name, BPMN.read_bytes() + b"<!-- version 2 -->")])  # the item's 2nd version
+    _start(engine, "NB-2026-0005", "广州二版")
+    assert len({t.definition_id for t in engine.tasks.list(TaskQuery(definition_key="web_review"))}) == 2
     (mine,) = engine.tasks.list(TaskQuery(instance_id=a.id, task_definition_key="market_review"))
     engine.tasks.claim(mine.id, "reviewer")
     (done,) = engine.tasks.list(TaskQuery(instance_id=a.id, task_definition_key="fire_review"))
@@ -68,11 +72,14 @@ def test_search_counts_match_lists_in_every_tab_shape(engine):
               "group": TaskQuery(candidate_groups=("market",), unassigned=True),
               "done": TaskQuery(state=None, completed_by="reviewer"),
               "scope": TaskQuery(visible_to=("reviewer", ("fire",))),
-              "item": TaskQuery(definition_key="web_review", state=None)}
+              "item": TaskQuery(definition_key="web_review", state=None),
+              "item, group": TaskQuery(definition_key="web_review", candidate_groups=("market",), unassigned=True),
+              "other item": TaskQuery(definition_key="nosuch")}
     expected = {"gz-2026": {"GZ-2026-0001"}, "科技": {"GZ-2026-0001"}, "100%": {"GZ-2026-0001"},
                 "%": {"GZ-2026-0001"}, "_": {"SZ-2026-0002"}, "tea CO": {"HZ-2026\\0003"}, "\\": {"HZ-2026\\0003"},
-                "6\\0": {"HZ-2026\\0003"}, "无编号": {None}, "2026-000": {"GZ-2026-0001", "SZ-2026-0002"},
-                "2026": {"GZ-2026-0001", "SZ-2026-0002", "HZ-2026\\0003"}, "nosuch": set()}
+                "6\\0": {"HZ-2026\\0003"}, "无编号": {None}, "2026-000": {"GZ-2026-0001", "SZ-2026-0002", "NB-2026-0005"},
+                "2026": {"GZ-2026-0001", "SZ-2026-0002", "HZ-2026\\0003", "NB-2026-0005"}, "二版": {"NB-2026-0005"},
+                "nosuch": set()}
     for shape, base in shapes.items():
         everything = {t.id: t for t in engine.tasks.list(base)}
         for text, keys in expected.items():
