@@ -687,12 +687,16 @@ class SupervisionService:
             frm = Task.__table__.join(ProcessInstance.__table__, PI.id == T.instance_id)
             where = [cond] + ([PI.definition_key == flt.item] if flt.item else [])
             # the count and the page's ids read the cases only for the item filter (every task has its case: a
-            # foreign key); the page's rows are read by id afterwards. Deadline order, none last: on PostgreSQL
-            # as ``due NULLS LAST`` (the order of the (state, due) index: the first page of 70,000 overdue tasks
-            # without sorting them all), elsewhere ``due IS NULL, due``
+            # foreign key); the page's rows are read by id afterwards. Deadline order, none last, in the order of
+            # the (state, due) index where the database can (the first page of 70,000 overdue tasks without
+            # sorting them all): PostgreSQL ``due NULLS LAST``; SQLite (NULL first in an index) ``due`` for the
+            # overdue tasks, which all have one, else ``due IS NULL, due``
             searched = frm if flt.item else Task.__table__
             total = int(conn.execute(select(func.count()).select_from(searched).where(*where)).scalar() or 0)
-            by_due = [T.due.asc().nulls_last()] if conn.dialect.name == "postgresql" else [T.due.is_(None), T.due]
+            if conn.dialect.name == "postgresql":
+                by_due = [T.due.asc().nulls_last()]
+            else:
+                by_due = [T.due] if metric == "overdue_tasks" else [T.due.is_(None), T.due]
             stmt = select(T.id).select_from(searched).where(*where).order_by(*by_due, T.created, T.id).offset(offset)
             ids = [r[0] for r in conn.execute(stmt if limit is None else stmt.limit(limit))]
             by_id: dict[str, Any] = {}
