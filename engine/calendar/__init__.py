@@ -187,6 +187,31 @@ class WorkingCalendar:
             day += timedelta(days=1)
         return count
 
+    def subtract_working_hours(self, end: datetime, hours: float) -> datetime:
+        """The instant ``hours`` office hours of working days before ``end`` (a warning threshold given in hours or
+        in fractions of a working day): the lunch break, the evenings, week-ends and holidays do not count."""
+        if end.tzinfo is None:
+            raise InvalidInput("the end of a span in working hours needs a time zone")
+        if hours < 0:
+            raise InvalidInput(f"a span in working hours cannot be negative ({hours})")
+        remaining = timedelta(hours=hours)
+        if not remaining:
+            return end
+        local = end.astimezone(self.tz)
+        day, moment = local.date(), local.timetz().replace(tzinfo=None)
+        while True:
+            if self.is_working_day(day):
+                for begin, close in reversed(self.office_hours):
+                    if moment <= begin:
+                        continue
+                    to = min(moment, close)
+                    available = datetime.combine(day, to) - datetime.combine(day, begin)
+                    if remaining <= available:
+                        return datetime.combine(day, to, tzinfo=self.tz) - remaining
+                    remaining -= available
+            day -= timedelta(days=1)
+            moment = time.max
+
     def add_working_hours(self, start: datetime, hours: float) -> datetime:
         """A limit promised in hours (e.g. 0.5 working day = 3 h 15 of the default 6.5-hour office day), counted in
         office hours of working days only."""

@@ -72,14 +72,14 @@ class Span:
         return shift_working_days(cal, end, extra_days)
 
     def subtract(self, cal: WorkingCalendar, deadline: datetime) -> datetime:
-        """The instant ``self`` before ``deadline`` (a warning threshold)."""
+        """The instant ``self`` before ``deadline`` (a warning threshold); hours and fractions of a working day are
+        office hours, as when adding."""
         if self.unit == "wd" and float(self.amount).is_integer():
             return back_working_days(cal, deadline, int(self.amount))
         if self.unit == "iso":
             assert self.duration is not None
             return deadline - self.duration
-        hours = self.amount * (cal.hours_per_day if self.unit == "wd" else 1.0)
-        return deadline - timedelta(hours=hours)
+        return cal.subtract_working_hours(deadline, self.amount * (cal.hours_per_day if self.unit == "wd" else 1.0))
 
 
 def _iso_duration(text: str) -> timedelta | None:

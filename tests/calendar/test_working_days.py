@@ -117,3 +117,23 @@ def test_the_engine_reads_the_data_file_not_the_chinese_calendar_package():
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.strip() == "2026-10-10T17:30:00+08:00"
+
+
+def test_office_hours_counted_back_for_warning_thresholds():
+    # 1 h before 15:00: half an hour of the afternoon, half an hour before the lunch break
+    assert cal.subtract_working_hours(at(2026, 4, 1, 15), 1) == at(2026, 4, 1, 11, 30)
+    assert cal.subtract_working_hours(at(2026, 4, 1, 16), 1) == at(2026, 4, 1, 15)
+    # from a deadline at the close of the first working day after the National Day holiday, 3.5 h (0.5 wd) back:
+    # 08:30-12:00 of that day exactly; 4 h reaches back over the holiday to 17:00 on 30 September
+    assert cal.subtract_working_hours(at(2026, 10, 8, 12), 3.5) == at(2026, 10, 8, 8, 30)
+    assert cal.subtract_working_hours(at(2026, 10, 8, 12), 4) == at(2026, 10, 8, 8, 30) - (
+        at(2026, 10, 8, 8, 30) - at(2026, 9, 30, 17))
+    # from outside office hours: the close of the last session before it
+    assert cal.subtract_working_hours(at(2026, 4, 4, 10), 0.5) == at(2026, 4, 3, 17)  # a Saturday → Friday
+    assert cal.subtract_working_hours(at(2026, 4, 1, 13), 1) == at(2026, 4, 1, 11)  # in the lunch break
+    assert cal.subtract_working_hours(at(2026, 4, 1, 13), 0) == at(2026, 4, 1, 13)
+    # adding and then subtracting the same office hours gives the start back
+    start = at(2026, 9, 30, 16)
+    assert cal.subtract_working_hours(cal.add_working_hours(start, 3.5), 3.5) == start
+    with pytest.raises(InvalidInput, match="negative"):
+        cal.subtract_working_hours(at(2026, 4, 1, 15), -1)

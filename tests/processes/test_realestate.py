@@ -89,7 +89,8 @@ def test_transfer_of_existing_housing_accepted_before_national_day_tax_and_housi
     assert tasks["tax_assessment"].candidate_groups == ("tax",)
     assert tasks["housing_filing"].candidate_groups == ("housing",)
     assert tasks["registry_review"].due == at(2026, 10, 10, 17, 30)  # 3 wd, the 调休 Saturday counts
-    assert tasks["registry_review"].follow_up == at(2026, 10, 10, 14, 15)  # warnBefore 0.5 wd = 3 h 15
+    # warnBefore 0.5 wd = 3 h 15 of office hours back from 17:30: the afternoon's 3 h, then 15 min before noon
+    assert tasks["registry_review"].follow_up == at(2026, 10, 10, 11, 45)
     for key in ("tax_assessment", "housing_filing"):
         assert tasks[key].due == at(2026, 10, 8, 17, 30)  # 1 wd: the first working day after the holiday
     clock.set(at(2026, 10, 8, 9, 30))
@@ -235,10 +236,10 @@ def test_departments_timing_out_tax_escalates_and_housing_is_deemed_confirmed(en
     accept(eng, clock, case, at(2026, 3, 2, 10, 0))
     tasks = open_tasks(eng, case)
     assert tasks["tax_assessment"].due == tasks["housing_filing"].due == at(2026, 3, 3, 17, 30)
-    assert tasks["tax_assessment"].follow_up == at(2026, 3, 3, 14, 15)
+    assert tasks["tax_assessment"].follow_up == at(2026, 3, 3, 11, 45)  # 0.5 wd = 3 h 15 of office hours
     clock.set(at(2026, 3, 2, 15, 0))
     complete(eng, case, "registry_review", "registry1", registryDecision="APPROVE")
-    fire(eng, clock, at(2026, 3, 3, 14, 16))
+    fire(eng, clock, at(2026, 3, 3, 11, 46))
     assert {e.activity_id for e in events(eng, case, "TaskDeadlineWarning")} == {"tax_assessment", "housing_filing"}
     fire(eng, clock, at(2026, 3, 3, 17, 31))
     policies = {e.activity_id: e.payload["policy"] for e in events(eng, case, "TaskOverdue")}
