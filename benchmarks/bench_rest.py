@@ -55,18 +55,15 @@ APPROVE = {"accepted": {"value": True, "type": "Boolean"}, "marketApproved": {"v
 
 # --- server ---------------------------------------------------------------------------------------------------
 def serve(url: str, port: int, threads: int) -> None:
+    """One server process as ``onewindow serve`` runs it (web.cli._serve), without the timers."""
     import logging
-
-    from waitress import serve as waitress_serve
 
     from engine.bootstrap import build_engine
     from engine.settings import Settings
-    from web.app import create_app
+    from web.cli import _serve
 
     logging.getLogger("waitress").setLevel(logging.ERROR)
-    app = create_app(build_engine(Settings(database_url=url)))
-    waitress_serve(app, host="127.0.0.1", port=port, threads=threads, connection_limit=200, backlog=256,
-                   channel_timeout=60, ident=None)
+    _serve(build_engine(Settings(database_url=url)), "127.0.0.1", port, threads, timers=False)
 
 
 def prepare(url: str) -> None:

@@ -29,6 +29,7 @@ def _run_handlers(engine: Any, stop: Any, every: float = 2.0) -> None:
 def _serve(engine: Any, host: str, port: int, threads: int, timers: bool, handlers: bool = False) -> None:
     """Serve ``engine`` (closed at the end) with waitress until SIGTERM/Ctrl-C, the timers in-process unless off;
     ``handlers``: the items' automatic steps too (demo)."""
+    import gc
     import signal
     import threading
 
@@ -51,6 +52,11 @@ def _serve(engine: Any, host: str, port: int, threads: int, timers: bool, handle
         raise SystemExit(0)  # waitress stops its loop on SystemExit; the finally below stops the timers
 
     signal.signal(signal.SIGTERM, _stop)
+    # what start-up made (modules, the diagrams, SQLAlchemy's metadata, Flask's app: ~130,000 objects) is kept
+    # out of the cyclic garbage collector's full passes, which stop every request thread while they run (80 ms
+    # with it, 30 ms without on a server holding 512 cached cases; docs/performance.md, REST)
+    gc.collect()
+    gc.freeze()
     click.echo(f"OneWindow on http://{host}:{port}/ (timers: "
                f"{'in this process, worker ' + worker.worker_id if worker else 'off'})", err=True)
     try:
