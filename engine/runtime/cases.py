@@ -142,14 +142,16 @@ def save_case(uow: Any, case: Case) -> None:
     sync_timer_jobs(uow, case.row, case.wf)
     continuations.sync(uow, case.row, case.wf)
     case_clock.on_save(uow, case, snap.completed or case.row.state in ("COMPLETED", "TERMINATED"))
+    ending = snap.completed and case.row.state not in ("COMPLETED", "TERMINATED")
+    end_events = spiff.reached_end_events(case.wf) if ending else []  # before the compaction drops any
     # compact only after the projection has seen how every task ended
     removed = spiff.compact(case.wf, uow.services.settings.compact_threshold)
     if removed:
         uow.record("HistoryCompacted", instance_id=case.row.id, removedTasks=removed)
-    if snap.completed and case.row.state not in ("COMPLETED", "TERMINATED"):
+    if ending:
         case.row.state = "COMPLETED"
         case.row.ended_at = uow.now
-        uow.record("ProcessInstanceCompleted", instance_id=case.row.id)
+        uow.record("ProcessInstanceCompleted", instance_id=case.row.id, endEvents=end_events)
     case.row.active_activity_ids = ",".join(snap.active_ids)
     case.row.workflow_json = spiff.dump(case.wf)
     case.row.serializer_version = spiff.SERIALIZER_VERSION

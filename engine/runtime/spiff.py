@@ -204,6 +204,18 @@ def active_activity_ids(wf: BpmnWorkflow) -> list[str]:
     return ids
 
 
+def reached_end_events(wf: BpmnWorkflow) -> list[str]:
+    """The ids of the end events the case's tokens reached, in the order reached (the case view marks them)."""
+    from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+
+    ids: list[str] = []
+    for t in sorted(all_tasks(wf, TaskState.COMPLETED), key=lambda t: t.last_state_change):
+        bpmn_id = getattr(t.task_spec, "bpmn_id", None)
+        if isinstance(t.task_spec, EndEvent) and bpmn_id and bpmn_id not in ids:
+            ids.append(bpmn_id)
+    return ids
+
+
 @dataclass
 class Snapshot:
     """One pass over the task tree: what the projection and the case row need after a step."""

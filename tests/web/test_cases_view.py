@@ -156,3 +156,17 @@ def test_vendored_viewer_is_served_from_static(web_app):
         r = client.get(f"/static/{path}")
         assert r.status_code == 200 and r.data, path
         r.close()
+
+
+def test_ended_case_marks_the_end_event_it_reached(engine, web_app, case):
+    instance, tasks = case
+    for key in ("review_fire", "review_civil"):
+        engine.tasks.complete(tasks[key].id, "reviewer")
+    (decide,) = engine.tasks.list(instance_id=instance.id)
+    client = login(web_app.test_client(), "boss")
+    assert "end" not in _highlights(client.get(f"/cases/{KEY}").text)["completed"]
+    engine.tasks.complete(decide.id, "lead1")
+    (ended,) = [e for e in engine.history.events(instance.id) if e.event_type == "ProcessInstanceCompleted"]
+    assert ended.payload["endEvents"] == ["end"]
+    marks = _highlights(client.get(f"/cases/{KEY}").text)
+    assert marks["active"] == [] and "end" in marks["completed"] and "decide" in marks["completed"]

@@ -104,6 +104,9 @@ def highlights(events: Iterable[Any], open_tasks: Iterable[Any], active_ids: Ite
     done = {e.activity_id for e in events if e.event_type in COMPLETING_EVENTS and e.activity_id}
     if any(e.event_type in ("ProcessInstanceStarted", "ProcessInstanceStartedByTimer") for e in events):
         done |= set(start_ids)
+    for e in events:  # the end events the case reached (recorded since 2026-12; earlier cases have none)
+        if e.event_type == "ProcessInstanceCompleted":
+            done |= {x for x in (e.payload or {}).get("endEvents") or () if isinstance(x, str)}
     signals = {t.task_definition_key: t.signal(now) for t in tasks}
     warning = {k for k, s in signals.items() if s == "WARNING"}
     overdue = {k for k, s in signals.items() if s == "OVERDUE"}
