@@ -314,6 +314,9 @@ PAGES = (
     ("bench-sup", "/supervision/list?metric=warning_cases"),
     ("bench-sup", "/supervision/list?metric=open_tasks&dept=dept07"),
     ("bench-sup", "/supervision/list?metric=closed_late"),
+    ("bench-sup", "/supervision/list?metric=overdue_tasks"),
+    ("bench-sup", "/supervision/list?metric=open_cases"),
+    ("bench-sup", "/supervision/list?metric=received"),
 )
 
 
