@@ -26,6 +26,8 @@ ID = String(64)
 # the case variables the inbox search looks in next to the business key (the applicant's name, as the intake pages
 # and the sample diagrams store it): engine.tasks.queries.TaskQuery.search; PostgreSQL indexes them for it
 SEARCH_VARIABLES = ("applicant", "applicantName", "applicant_name")
+# a case clock that runs or is suspended (the condition of case_clock's partial deadline indexes)
+OPEN_CLOCK = "state IN ('RUNNING', 'SUSPENDED')"
 
 
 def _trigram(name: str, column: str, where: str | None = None) -> Index:
@@ -77,6 +79,8 @@ class ProcessInstance(Base):
     __tablename__ = "process_instance"
     __table_args__ = (Index("ix_process_instance_state_definition", "state", "definition_id"),
                       Index("ix_process_instance_started_at", "started_at"),  # supervision: received in a period
+                      # supervision: the open cases without a deadline, in receipt order (migration 0013)
+                      Index("ix_process_instance_state_started", "state", "started_at", "id"),
                       _trigram("ix_process_instance_business_key_trgm", "business_key"))
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     definition_id: Mapped[str] = mapped_column(ForeignKey("process_definition.id"), index=True)
@@ -107,6 +111,7 @@ class Task(Base):
     __table_args__ = (
         Index("ix_task_state_due", "state", "due"),
         Index("ix_task_state_created", "state", "created"),
+        Index("ix_task_definition_state", "definition_id", "state"),  # the tasks of a service item's versions
         # the inbox tabs (my tasks, delegated by me, 已办): partial indexes of the rows that have a holder, so the
         # planners see how selective "assignee = ?" is (most rows are NULL there) and read the page in due order
         # (docs/performance.md, Web pages)
@@ -295,7 +300,15 @@ class CaseClock(Base):
     __tablename__ = "case_clock"
     __table_args__ = (Index("ix_case_clock_state_due", "state", "promised_due"),
                       Index("ix_case_clock_state_stopped", "state", "stopped_at"),  # supervision: closed in a period
-                      Index("ix_case_clock_state_warn", "state", "warn_at"))  # supervision: the warning list
+                      Index("ix_case_clock_state_warn", "state", "warn_at"),  # supervision: the warning list
+                      # supervision: the open cases in deadline order, coalesce(promised_due, legal_due) — the
+                      # running and suspended clocks by promised_due, those without one by legal_due (0013); the
+                      # states are constants, as the queries state them (engine.supervision._clock_runs)
+                      Index("ix_case_clock_open_promised", "promised_due", "accepted_at", "instance_id",
+                            sqlite_where=text(OPEN_CLOCK), postgresql_where=text(OPEN_CLOCK)),
+                      Index("ix_case_clock_open_legal", "legal_due", "accepted_at", "instance_id",
+                            sqlite_where=text(f"{OPEN_CLOCK} AND promised_due IS NULL"),
+                            postgresql_where=text(f"{OPEN_CLOCK} AND promised_due IS NULL")))
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))  # WAITING RUNNING SUSPENDED STOPPED
     region: Mapped[str | None] = mapped_column(String(48))

@@ -283,3 +283,134 @@ def test_report_reuse_fresh_when_cheap_stale_while_revalidate_when_not(sup, cloc
     clock.set(at(2026, 3, 10, 9, 0))
     assert sup.supervision.report(boss).total.overdue_cases == 3
     sup.supervision.cache_seconds = 0
+
+
+def _two_steps(key: str, **properties: str) -> tuple[str, bytes]:
+    """A diagram 办理 (window) -> 送达 (market) with the given process properties (limits, clockStart/Stop)."""
+    props = "".join(f'<camunda:property name="{k}" value="{v}"/>' for k, v in properties.items())
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d_{key}" targetNamespace="http://onewindow.test">
+  <bpmn:process id="{key}" name="{key}" isExecutable="true">
+    <bpmn:extensionElements><camunda:properties>{props}</camunda:properties></bpmn:extensionElements>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="handle" name="办理" camunda:candidateGroups="window">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="deliver" name="送达" camunda:candidateGroups="market">
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="handle"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="handle" targetRef="deliver"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="deliver" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+    return f"{key}.bpmn", xml.encode()
+
+
+def _list_order(row):  # type: ignore[no-untyped-def]
+    """The documented order of the case lists: deadline, 受理时间, id; the cases without a deadline after them by
+    收件时间, id."""
+    if row.due is not None:
+        return (0, row.due, row.accepted_at, "", row.instance_id)
+    return (1, row.received_at, row.received_at, "", row.instance_id)
+
+
+def test_open_and_received_lists_agree_with_the_numbers(sup, clock):
+    """The lists of all open cases and of the received cases (paged from the clocks' deadline indexes and the case
+    table's (state, started_at) index, the open cases with a deadline first, then those without one): exactly the
+    cases the dashboard counts, in deadline order (promised and legal-only deadlines merged), then 受理时间 and id,
+    the cases without a deadline after them by receipt; every page a slice of the whole list; the department
+    filter, the service item, the period and the leader's scope."""
+    sup.repository.deploy([
+        _two_steps("legal_only", legalLimit="3wd"),  # due = legal_due: between the 5 wd promises below
+        _two_steps("no_limits"),  # no clock
+        _two_steps("late_start", promisedLimit="5wd", clockStart="handle"),  # WAITING until 办理 completes
+        _two_steps("early_stop", promisedLimit="5wd", clockStop="handle"),  # 办结 at 办理, then 送达: not open
+    ])
+    boss, chief = sup.identity.access("boss"), sup.identity.access("chief")
+    started: dict[str, datetime] = {}
+
+    def start(process: str, key: str, when: datetime) -> None:
+        clock.set(when)
+        sup.runtime.start(process, business_key=key)
+        started[key] = when
+
+    monday = at(2026, 3, 2, 10, 0)
+    start("clock_simple", "P-1", monday)
+    start("clock_simple", "P-2", monday)  # the same deadline and 受理时间 as P-1: by id
+    start("legal_only", "L-1", monday + timedelta(hours=1))  # due Thursday: before the 5 wd promises
+    start("no_limits", "N-1", monday + timedelta(hours=2))
+    start("late_start", "W-1", monday + timedelta(hours=3))
+    start("early_stop", "E-1", monday + timedelta(hours=4))
+    start("clock_simple", "P-3", at(2026, 3, 3, 10, 0))
+    start("legal_only", "L-2", at(2026, 3, 4, 10, 0))
+    start("no_limits", "N-2", at(2026, 3, 4, 11, 0))
+    start("clock_simple", "T-1", at(2026, 3, 4, 12, 0))
+    start("no_limits", "T-2", at(2026, 3, 4, 12, 30))
+    start("clock_simple", "C-1", at(2026, 3, 5, 9, 0))
+    start("no_limits", "C-2", at(2026, 3, 5, 9, 30))
+    start("clock_simple", "D-1", at(2026, 3, 6, 9, 0))  # 送达 of L-1 moves it to market (below)
+    clock.set(at(2026, 3, 6, 10, 0))
+    sup.runtime.terminate(sup.runtime.instances(business_key="T-1")[0].id, reason="撤回")
+    sup.runtime.terminate(sup.runtime.instances(business_key="T-2")[0].id, reason="撤回")
+    sup.tasks.complete(_task(sup, "C-1").id, "c1")  # completed: closed
+    sup.tasks.complete(_task(sup, "C-2", "handle").id, "c1")
+    sup.tasks.complete(_task(sup, "C-2", "deliver").id, "c1")
+    sup.tasks.complete(_task(sup, "E-1", "handle").id, "c1")  # clock stopped, the case waits at 送达 (market)
+    sup.tasks.complete(_task(sup, "L-1", "handle").id, "c1")  # open at 送达 (market)
+    sup.runtime.suspend(sup.runtime.instances(business_key="N-2")[0].id)  # suspended as a process: still open
+    assert sup.cases.clock(sup.runtime.instances(business_key="W-1")[0].id).state == "WAITING"
+    clock.set(at(2026, 3, 6, 11, 0))
+
+    def whole(who, metric, flt=None):  # type: ignore[no-untyped-def]
+        page = sup.supervision.list_page(who, metric, flt, limit=None)
+        for limit in (1, 2, 3, 50):  # every page is the slice of the whole list
+            for offset in range(0, page.total + 2, limit):
+                part = sup.supervision.list_page(who, metric, flt, offset=offset, limit=limit)
+                assert part.total == page.total
+                assert [r.instance_id for r in part.rows] == [r.instance_id for r in page.rows][offset:offset + limit]
+        assert [r.instance_id for r in sup.supervision.iter_rows(who, metric, flt, batch=2)] == \
+            [r.instance_id for r in page.rows]
+        assert len(page.rows) == page.total
+        assert [r.instance_id for r in page.rows] == [r.instance_id for r in sorted(page.rows, key=_list_order)]
+        return page.total, {r.business_key for r in page.rows}, page.rows
+
+    opened = {"P-1", "P-2", "L-1", "N-1", "W-1", "P-3", "L-2", "N-2", "D-1"}
+    total, keys, rows = whole(boss, "open_cases")
+    assert (total, keys) == (len(opened), opened)
+    assert total == sup.supervision.report(boss).total.open_cases
+    order = [r.business_key for r in rows]
+    assert order[0] == "L-1" and set(order[1:3]) == {"P-1", "P-2"}  # legal 3 wd (Thursday) before promised 5 wd
+    assert set(order[-3:]) == {"N-1", "W-1", "N-2"} and order[-3:] == sorted(order[-3:], key=started.get)
+    assert {r.business_key for r in rows if r.due is not None} == {"P-1", "P-2", "L-1", "P-3", "L-2", "D-1"}
+    market = SupervisionFilter(department="market")
+    assert whole(boss, "open_cases", market)[:2] == (1, {"L-1"})  # E-1's clock stopped: not open
+    assert sup.supervision.report(boss, market).total.open_cases == 1
+    assert whole(chief, "open_cases")[:2] == (1, {"L-1"})
+    assert whole(boss, "open_cases", SupervisionFilter(item="no_limits"))[:2] == (2, {"N-1", "N-2"})
+    assert whole(boss, "open_cases", SupervisionFilter(item="legal_only"))[:2] == (2, {"L-1", "L-2"})
+
+    received = set(started)
+    total, keys, rows = whole(boss, "received")
+    assert (total, keys) == (len(received), received)
+    assert total == sup.supervision.report(boss).total.received
+    week = SupervisionFilter(start=date(2026, 3, 3), end=date(2026, 3, 5))
+    in_week = {k for k, when in started.items() if date(2026, 3, 3) <= when.date() <= date(2026, 3, 5)}
+    assert whole(boss, "received", week)[:2] == (len(in_week), in_week)
+    assert sup.supervision.report(boss, week).total.received == len(in_week)
+    total, keys, _rows = whole(boss, "received", market)
+    assert keys == {"L-1", "E-1", "C-2"} and total == sup.supervision.report(boss, market).total.received
+    assert whole(chief, "received", week)[:2] == (1, {"C-2"})
+    assert whole(boss, "received", SupervisionFilter(item="clock_simple"))[1] == {"P-1", "P-2", "P-3", "T-1",
+                                                                                     "C-1", "D-1"}
+
+    # the total from the dashboard's kept report while nothing was written since; counted again after a change
+    sup.supervision.cache_seconds = 30
+    try:
+        assert sup.supervision.report(boss).total.open_cases == len(opened)
+        assert whole(boss, "open_cases")[:2] == (len(opened), opened)
+        start("clock_simple", "X-1", at(2026, 3, 6, 11, 30))
+        page = sup.supervision.list_page(boss, "open_cases", limit=None)
+        assert page.total == len(page.rows) == len(opened) + 1
+    finally:
+        sup.supervision.cache_seconds = 0
