@@ -26,6 +26,8 @@ depends_on = None
 
 OPEN = "state IN ('RUNNING', 'SUSPENDED')"
 LEGAL_ONLY = f"{OPEN} AND promised_due IS NULL"
+NEW = ('ix_case_clock_open_promised', 'ix_case_clock_open_legal', 'ix_process_instance_state_started',
+       'ix_task_definition_state')
 
 
 def upgrade() -> None:
@@ -35,6 +37,13 @@ def upgrade() -> None:
                     sqlite_where=sa.text(LEGAL_ONLY), postgresql_where=sa.text(LEGAL_ONLY))
     op.create_index('ix_process_instance_state_started', 'process_instance', ['state', 'started_at', 'id'])
     op.create_index('ix_task_definition_state', 'task', ['definition_id', 'state'])
+    bind = op.get_bind()
+    if bind.dialect.name == 'sqlite' and bind.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first():
+        # a database analyzed before: statistics for the new indexes too (without them SQLite guesses that an
+        # index is selective; the inbox's item filter took 35 instead of 25 ms per page with 100,000 open tasks)
+        for name in NEW:
+            bind.exec_driver_sql(f'ANALYZE {name}')
 
 
 def downgrade() -> None:
