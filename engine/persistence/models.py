@@ -304,6 +304,8 @@ class CaseClock(Base):
                       # supervision: the open cases in deadline order, coalesce(promised_due, legal_due) — the
                       # running and suspended clocks by promised_due, those without one by legal_due (0013); the
                       # states are constants, as the queries state them (engine.supervision._clock_runs)
+                      # supervision: the received cases in deadline order (0013)
+                      Index("ix_case_clock_due", "promised_due", "accepted_at", "instance_id"),
                       Index("ix_case_clock_open_promised", "promised_due", "accepted_at", "instance_id",
                             sqlite_where=text(OPEN_CLOCK), postgresql_where=text(OPEN_CLOCK)),
                       Index("ix_case_clock_open_legal", "legal_due", "accepted_at", "instance_id",

@@ -315,6 +315,52 @@ def _list_order(row):  # type: ignore[no-untyped-def]
     return (1, row.received_at, row.received_at, "", row.instance_id)
 
 
+def _whole(sup, who, metric, flt=None):  # type: ignore[no-untyped-def]
+    """(total, business keys, rows) of a whole list, checked: every page a slice of it, the CSV batches the same,
+    as long as its total, in the documented order."""
+    page = sup.supervision.list_page(who, metric, flt, limit=None)
+    for limit in (1, 2, 3, 50):
+        for offset in range(0, page.total + 2, limit):
+            part = sup.supervision.list_page(who, metric, flt, offset=offset, limit=limit)
+            assert part.total == page.total
+            assert [r.instance_id for r in part.rows] == [r.instance_id for r in page.rows][offset:offset + limit]
+    assert [r.instance_id for r in sup.supervision.iter_rows(who, metric, flt, batch=2)] == \
+        [r.instance_id for r in page.rows]
+    assert len(page.rows) == page.total
+    assert [r.instance_id for r in page.rows] == [r.instance_id for r in sorted(page.rows, key=_list_order)]
+    return page.total, {r.business_key for r in page.rows}, page.rows
+
+
+def test_received_list_in_deadline_order_for_long_and_short_periods(sup, clock):
+    """The received list when every clock has a promised deadline (read in the order of the clocks' deadline index,
+    on SQLite walked when the period holds a quarter of the clocks or more, else the period's cases sorted): the
+    cases the dashboard counts, in deadline order, the cases without a deadline last; a period of one day among
+    many cases and the whole month; the department filter."""
+    sup.repository.deploy([_two_steps("no_limits"), _two_steps("early_stop", promisedLimit="5wd", clockStop="handle")])
+    boss = sup.identity.access("boss")
+    started: dict[str, date] = {}
+    for day in range(2, 14):
+        if date(2026, 3, day).weekday() >= 5:
+            continue
+        for i, process in enumerate(("clock_simple", "clock_simple", "no_limits", "early_stop")):
+            clock.set(at(2026, 3, day, 9 + i, 0))
+            key = f"R-{day:02d}-{i}"
+            sup.runtime.start(process, business_key=key)
+            started[key] = date(2026, 3, day)
+    sup.tasks.complete(_task(sup, "R-03-3", "handle").id, "c1")  # clock stopped, waits at 送达 (market)
+    clock.set(at(2026, 3, 13, 18, 0))
+    for flt in (SupervisionFilter(), SupervisionFilter(start=date(2026, 3, 1), end=date(2026, 3, 31)),
+                SupervisionFilter(start=date(2026, 3, 5), end=date(2026, 3, 5)),
+                SupervisionFilter(start=date(2026, 3, 9), end=date(2026, 3, 10))):
+        total, keys, rows = _whole(sup, boss, "received", flt)
+        expected = {k for k, d in started.items() if (flt.start is None or flt.start <= d <= flt.end)}
+        assert (total, keys) == (len(expected), expected)
+        assert total == sup.supervision.report(boss, flt).total.received
+        assert {r.business_key for r in rows if r.due is None} == {k for k in expected if "-2" == k[-2:]}
+    market = SupervisionFilter(department="market", start=date(2026, 3, 1), end=date(2026, 3, 31))
+    assert _whole(sup, boss, "received", market)[:2] == (1, {"R-03-3"})
+
+
 def test_open_and_received_lists_agree_with_the_numbers(sup, clock):
     """The lists of all open cases and of the received cases (paged from the clocks' deadline indexes and the case
     table's (state, started_at) index, the open cases with a deadline first, then those without one): exactly the
@@ -363,17 +409,7 @@ def test_open_and_received_lists_agree_with_the_numbers(sup, clock):
     clock.set(at(2026, 3, 6, 11, 0))
 
     def whole(who, metric, flt=None):  # type: ignore[no-untyped-def]
-        page = sup.supervision.list_page(who, metric, flt, limit=None)
-        for limit in (1, 2, 3, 50):  # every page is the slice of the whole list
-            for offset in range(0, page.total + 2, limit):
-                part = sup.supervision.list_page(who, metric, flt, offset=offset, limit=limit)
-                assert part.total == page.total
-                assert [r.instance_id for r in part.rows] == [r.instance_id for r in page.rows][offset:offset + limit]
-        assert [r.instance_id for r in sup.supervision.iter_rows(who, metric, flt, batch=2)] == \
-            [r.instance_id for r in page.rows]
-        assert len(page.rows) == page.total
-        assert [r.instance_id for r in page.rows] == [r.instance_id for r in sorted(page.rows, key=_list_order)]
-        return page.total, {r.business_key for r in page.rows}, page.rows
+        return _whole(sup, who, metric, flt)
 
     opened = {"P-1", "P-2", "L-1", "N-1", "W-1", "P-3", "L-2", "N-2", "D-1"}
     total, keys, rows = whole(boss, "open_cases")

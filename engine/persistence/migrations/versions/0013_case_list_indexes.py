@@ -5,8 +5,9 @@ legal_due), and paged; with 50,000 open cases its count and its page read every 
 (docs/performance.md, Web pages). Now the cases with a running or suspended clock (every open case that has a
 deadline) are paged from two partial indexes of case_clock in deadline order — (promised_due, accepted_at,
 instance_id) of the running and suspended clocks, and (legal_due, accepted_at, instance_id) of those without a
-promised deadline — and the open cases without a deadline from process_instance(state, started_at, id).
-The partial indexes' condition lists the states as constants: the queries state them the same way.
+promised deadline — and the open cases without a deadline from process_instance(state, started_at, id). The 收件量
+list: case_clock(promised_due, accepted_at, instance_id) of every clock, walked in deadline order when the period
+holds many of the cases. The partial indexes' condition lists the states as constants: the queries state them the same way.
 task(definition_id, state): the open tasks of a service item's versions (REST ``GET /task?processDefinitionKey=``,
 the dashboard's item filter) without reading every open task.
 
@@ -26,7 +27,7 @@ depends_on = None
 
 OPEN = "state IN ('RUNNING', 'SUSPENDED')"
 LEGAL_ONLY = f"{OPEN} AND promised_due IS NULL"
-NEW = ('ix_case_clock_open_promised', 'ix_case_clock_open_legal', 'ix_process_instance_state_started',
+NEW = ('ix_case_clock_open_promised', 'ix_case_clock_open_legal', 'ix_case_clock_due', 'ix_process_instance_state_started',
        'ix_task_definition_state')
 
 
@@ -35,6 +36,7 @@ def upgrade() -> None:
                     sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN))
     op.create_index('ix_case_clock_open_legal', 'case_clock', ['legal_due', 'accepted_at', 'instance_id'],
                     sqlite_where=sa.text(LEGAL_ONLY), postgresql_where=sa.text(LEGAL_ONLY))
+    op.create_index('ix_case_clock_due', 'case_clock', ['promised_due', 'accepted_at', 'instance_id'])
     op.create_index('ix_process_instance_state_started', 'process_instance', ['state', 'started_at', 'id'])
     op.create_index('ix_task_definition_state', 'task', ['definition_id', 'state'])
     bind = op.get_bind()
@@ -49,5 +51,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_task_definition_state', table_name='task')
     op.drop_index('ix_process_instance_state_started', table_name='process_instance')
+    op.drop_index('ix_case_clock_due', table_name='case_clock')
     op.drop_index('ix_case_clock_open_legal', table_name='case_clock')
     op.drop_index('ix_case_clock_open_promised', table_name='case_clock')
