@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, inspect
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Connection, Engine, event, inspect
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,7 +22,7 @@ from engine import history
 from engine.clock import Clock
 from engine.errors import EngineError, OptimisticLockConflict
 from engine.persistence.db import CHANGES_AT_BEGIN, WRITE_OPTION, begin_immediate
-from engine.persistence.fastwrite import pipeline, prepared_insert, prepared_versioned_update
+from engine.persistence.fastwrite import pipeline, prepared_insert, prepared_statement, prepared_versioned_update
 from engine.persistence.models import (
     ExternalTask,
     HistoryEvent,
@@ -53,13 +53,14 @@ class UnitOfWork:
         self.now = clock.now()
         self.cases: dict[str, Any] = {}  # instance id -> process_instance row touched by this command
         self.loaded: dict[str, Any] = {}  # instance id -> Case (row + live workflow) loaded by this command
-        self.locked: dict[str, Any] = {}  # instance id -> process_instance row already read FOR UPDATE (a batch)
+        self.locked: dict[str, Any] = {}  # instance id -> case row already read FOR UPDATE (a batch, a completion)
         self.inserts: dict[Any, list[dict[str, Any]]] = {}  # table -> rows, written after the ORM flush
         self.writes: list[tuple[Any, dict[str, Any]]] = []  # Core UPDATE/DELETE statements, run after the flush
         self.ended_task_ids: set[str] = set()  # task rows this command ended itself (the projection leaves them)
         self.firing_job_id: str | None = None  # the job this command fires (marked DONE by the job executor)
         self.firing_worker: str | None = None  # who fires it
         self.next_job_due: Any = None  # the earliest due time of the jobs this command created
+        self.without_clock: set[str] = set()  # instance ids found to have no case clock (policies._clock_state)
 
     def new_job_due(self, due: Any) -> None:
         if self.next_job_due is None or due < self.next_job_due:
@@ -75,6 +76,19 @@ class UnitOfWork:
             conn = self.session.connection()  # Core statements: no need for the ORM's execution path
             for statement, params in writes:
                 conn.execute(statement, params)
+
+    def send_statements(self) -> list[Any]:
+        """Send the queued Core statements that compile to one fixed SQL text (no list parameter) on the DB-API
+        cursor, in order, up to the first one that does not; inside a ``pipeline`` they travel with the other
+        writes. Returns the open cursors (closed by the caller once the pipeline has synced)."""
+        conn = self.session.connection()
+        cursors: list[Any] = []
+        while self.writes:
+            prepared = prepared_statement(conn, self.writes[0][0])
+            if prepared is None:
+                break
+            cursors.append(prepared.send(conn, [self.writes.pop(0)[1]]))
+        return cursors
 
     def insert(self, table: Any, **row: Any) -> None:
         """Queue a plain INSERT (Core, executemany) for rows nothing in this command reads back."""
@@ -160,15 +174,24 @@ def _check_versioned_rows(sent: list[tuple[Any, int, str]]) -> None:
 def _write(session: Session, uow: UnitOfWork) -> None:
     """The write phase: the versioned UPDATEs, the ORM flush, the queued Core statements, the inserts.
 
-    On PostgreSQL the versioned UPDATEs and the inserts are pipelined (``fastwrite.pipeline``): one round trip
-    for all of them when the ORM and the Core queue have nothing to write (a batch of timers), else one before
-    and one after those (which read their results one by one)."""
+    On PostgreSQL the versioned UPDATEs, the queued Core statements and the inserts are pipelined
+    (``fastwrite.pipeline``): one round trip for all of them when the ORM has nothing to write (a completion, a
+    batch of timers), else one before and one after those (which read their results one by one). The queued
+    statements keep their place after the versioned UPDATEs and before the inserts either way."""
     conn = session.connection()
-    with pipeline(conn):
-        sent = _update_versioned_rows(session)
-        merged = not uow.writes and not (session.new or session.deleted or session.dirty)
-        if merged:
-            uow.write_inserts()
+    cursors: list[Any] = []
+    try:
+        with pipeline(conn):
+            sent = _update_versioned_rows(session)
+            merged = not (session.new or session.deleted or session.dirty)
+            if merged:
+                cursors = uow.send_statements()
+                merged = not uow.writes
+            if merged:
+                uow.write_inserts()
+    finally:
+        for cursor in cursors:
+            cursor.close()
     _check_versioned_rows(sent)
     if not merged:
         session.flush()
@@ -190,9 +213,25 @@ def _take_write_lock(session: Session) -> None:
     begin_immediate(raw)
 
 
-def _retryable(exc: BaseException) -> bool:
+class _ReadSession(Session):
+    """The session of ``Executor.read``: it never writes (on PostgreSQL it runs in autocommit, where a flush
+    would be committed at once)."""
+
+
+@event.listens_for(_ReadSession, "before_flush")
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read-only query tried to write: run it as a command (Executor.run)")
+
+
+def _retryable(exc: BaseException, committing: bool = False) -> bool:
     if isinstance(exc, StaleDataError | IntegrityError):
         return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        # the connection was lost (a database restart: pooled connections are not tested before each use,
+        # db._ping_when_idle); nothing was committed unless it was lost during the COMMIT itself, whose outcome
+        # is unknown: that one is not run again
+        return not committing
     if isinstance(exc, OperationalError):
         text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
         return "locked" in text or "deadlock" in text or "could not serialize" in text or "busy" in text
@@ -204,6 +243,10 @@ class Executor:
         self.db = db
         self.write_db = db.execution_options(**{WRITE_OPTION: True})
         self.sqlite = db.dialect.name == "sqlite"
+        # PostgreSQL reads in autocommit: no BEGIN and no ROLLBACK round trips. Under READ COMMITTED (the
+        # engine's level) every statement of a transaction takes its own snapshot anyway, so a read of several
+        # statements sees what it saw inside a transaction. SQLite: a read transaction (one WAL snapshot).
+        self.read_db = db if self.sqlite else db.execution_options(isolation_level="AUTOCOMMIT")
         self.clock = clock
         self.services = services
         self.max_attempts = max_attempts
@@ -223,6 +266,7 @@ class Executor:
         deferred = optimistic and self.sqlite
         clock = clock or self.clock
         for attempt in range(self.max_attempts):
+            committing = False
             with Session(bind=self.db if deferred else self.write_db, expire_on_commit=False,
                          autoflush=False) as session:
                 uow = UnitOfWork(session, clock, self.services)
@@ -235,6 +279,7 @@ class Executor:
                         if deferred:
                             _take_write_lock(session)
                         _write(session, uow)
+                        committing = True
                         session.commit()
                         self._cache_workflows(uow)
                         if uow.next_job_due is not None and self.on_job_scheduled is not None:
@@ -244,7 +289,7 @@ class Executor:
                     raise
                 except Exception as exc:
                     session.rollback()
-                    if not _retryable(exc):
+                    if not _retryable(exc, committing):
                         raise
                     last = exc
                     time.sleep(min(0.2, 0.005 * (2**attempt)) * random.random())
@@ -266,16 +311,28 @@ class Executor:
     def read_rows(self, query: Callable[[Connection], T]) -> T:
         """Run a read-only query of Core statements in its own transaction, on a plain connection: no ORM session
         to set up and tear down (a third of the cost of a small inbox query)."""
-        with self.db.connect() as conn, engine_clock(self.clock):
+        for attempt in range(2):
             try:
-                return query(conn)
-            finally:
-                conn.rollback()
+                with self.read_db.connect() as conn, engine_clock(self.clock):
+                    try:
+                        return query(conn)
+                    finally:
+                        conn.rollback()
+            except DBAPIError as exc:
+                if attempt or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     def read(self, query: Callable[[Session], T]) -> T:
         """Run a read-only query in its own transaction."""
-        with Session(bind=self.db, expire_on_commit=False) as session, engine_clock(self.clock):
+        for attempt in range(2):
             try:
-                return query(session)
-            finally:
-                session.rollback()
+                with _ReadSession(bind=self.read_db, expire_on_commit=False) as session, engine_clock(self.clock):
+                    try:
+                        return query(session)
+                    finally:
+                        session.rollback()
+            except DBAPIError as exc:  # a connection lost in a database restart: a read is simply run again
+                if attempt or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")

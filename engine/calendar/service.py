@@ -103,15 +103,6 @@ def _overrides(session: Session, region: str | None, first: date | None = None,
     return list(session.scalars(stmt.order_by(CalendarDay.day)))
 
 
-def _merge(rows: list[CalendarDay]) -> dict[date, bool]:
-    """National overrides first, then the region's: the region's win on the same day."""
-    out: dict[date, bool] = {}
-    for row in sorted(rows, key=lambda r: r.region is not None):
-        if row.kind in KINDS:
-            out[row.day] = row.kind == "workday"
-    return out
-
-
 def _added_years(rows: list[tuple[date, str | None, str]]) -> dict[int, dict[date, bool]]:
     years = {day.year for day, _, kind in rows if kind == "official-year"}
     out: dict[int, dict[date, bool]] = {y: {} for y in years}
@@ -161,17 +152,23 @@ class CalendarStore:
     def calendar(self, region: str | None = None) -> WorkingCalendar:
         """The calendar of ``region`` (default: the engine's region setting; ``None`` there = national)."""
         region = check_region(region) if region is not None else self.region
+        return self._build(self._all_rows(), region)
+
+    def _build(self, rows: list[tuple[date, str | None, str]], region: str | None) -> WorkingCalendar:
         overrides: dict[date, bool] = {}
-        rows = self._all_rows()
-        for scope in (None, region) if region else (None,):
+        for scope in (None, region) if region else (None,):  # the region's overrides win on the same day
             overrides.update({day: kind == "workday" for day, r, kind in rows if r == scope and kind in KINDS})
         return WorkingCalendar(self.tz, self.office_hours, overrides, _added_years(rows))
 
     def from_session(self, session: Session, region: str | None = None) -> WorkingCalendar:
-        """The calendar as the current transaction sees it (the façade's reads and commands)."""
+        """The calendar as the current transaction sees it (the façade's reads and commands): one query for the
+        overrides of the nation and of ``region`` and for the added official years (a case start reads it)."""
         region = check_region(region) if region is not None else self.region
-        return WorkingCalendar(self.tz, self.office_hours, _merge(_overrides(session, region)),
-                               _added_years(_added_rows(session)))
+        c = CalendarDay.__table__.c
+        scope = c.region.is_(None) | (c.region == region) if region else c.region.is_(None)
+        rows = [(r.day, r.region, r.kind) for r in session.connection().execute(
+            select(c.day, c.region, c.kind).where(scope | c.kind.in_(OFFICIAL_KINDS)))]
+        return self._build(rows, region)
 
     def workdays_function(self, now: Callable[[], datetime]) -> Callable[..., datetime]:
         """``workdays(n[, region])`` for expressions: the deadline ``n`` working days after now (the close of office

@@ -23,14 +23,15 @@ from sqlalchemy import bindparam, select, update
 from engine.definitions.camunda import lookup
 from engine.jobs.handlers import handler
 from engine.persistence.models import CaseClock, Comment, Job, ProcessInstance, Task, TaskIdentityLink
+from engine.persistence.fastwrite import fixed_in
 
 from . import config
 from .config import local_text
 from .clock import CLOCK_TASK_JOBS, TASK_JOBS, calendar_for
 
 _J = Job.__table__
-_CANCEL_TASK_JOBS = (update(_J).where(_J.c.task_id == bindparam("tid"), _J.c.state.in_(("PENDING", "PAUSED")),
-                                      _J.c.job_type.in_(TASK_JOBS), _J.c.id != bindparam("firing"))
+_CANCEL_TASK_JOBS = (update(_J).where(_J.c.task_id == bindparam("tid"), fixed_in(_J.c.state, ("PENDING", "PAUSED")),
+                                      fixed_in(_J.c.job_type, TASK_JOBS), _J.c.id != bindparam("firing"))
                      .values(state="CANCELLED", executed_at=bindparam("at"), version=_J.c.version + 1))
 PAUSED_DUE = "_onewindow_paused_due"  # on a BPMN timer task paused by a suspension: its due time (ISO)
 FAR = "9999-12-31T00:00:00+00:00"
@@ -110,8 +111,15 @@ def recompute_provisional_tasks(uow: Any, actor: str | None = None) -> list[str]
 
 
 def _clock_state(uow: Any, instance_id: str) -> str | None:
+    """The state of the case's clock; a case without one is looked up once per command, not once per new task
+    (``session.get`` remembers rows it found, not rows it did not)."""
+    if instance_id in uow.without_clock:
+        return None
     clock = uow.session.get(CaseClock, instance_id)
-    return clock.state if clock is not None else None
+    if clock is None:
+        uow.without_clock.add(instance_id)
+        return None
+    return clock.state
 
 
 def create_task_jobs(uow: Any, instance_id: str, task_id: str, activity_id: str, meta: Any,

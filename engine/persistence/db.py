@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 WRITE_OPTION = "onewindow_write"
 CHANGES_AT_BEGIN = "onewindow_changes_at_begin"  # connection info: sqlite3 total_changes when BEGIN ran
@@ -49,7 +50,40 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         # psycopg 3 is the driver we ship; accept plain postgresql:// URLs
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    _ping_when_idle(engine)
+    return engine
+
+
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine, idle: float = IDLE_PING_SECONDS) -> None:
+    """Test a pooled connection before use only when it has lain idle for ``idle`` seconds or more.
+
+    ``pool_pre_ping`` would test it before every use: one more round trip on every command and every query
+    (of a completion's five to eight). A connection given back a moment ago is used as it is; if the server went
+    away in between, the first statement fails as a disconnect, SQLAlchemy discards the pool's connections and
+    the executor runs the command again on a new one (``Executor.run``: only when the transaction had not
+    reached its COMMIT)."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is not None and time.monotonic() - since < idle:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool replaces the connection (up to three times) on DisconnectionError
+            raise DisconnectionError(f"a pooled connection failed its test after {idle:.0f} s idle: {exc}") from exc
+
+
+_CHECKED_IN = "onewindow_checked_in"
 
 
 def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:

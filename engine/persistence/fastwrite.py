@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy import Connection, bindparam, insert, literal, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
@@ -134,6 +134,33 @@ def prepared_insert(conn: Connection, table: Any, keys: tuple[str, ...]) -> Prep
         stmt = insert(table).values({k: bindparam(k) for k in keys})
         prepared = _CACHE[cache_key] = PreparedWrite(stmt, conn.dialect, _scalar_defaults(table))
     return prepared
+
+
+_NOT_FIXED = object()
+
+
+def fixed_in(column: Any, values: Sequence[Any]) -> Any:
+    """``column IN (v1, v2, ...)`` with one bound parameter per value: unlike ``column.in_(values)`` (a list
+    parameter expanded at each execution) the statement has one fixed SQL text, so ``prepared_statement`` can
+    send it."""
+    return column.in_([literal(v, column.type) for v in values])
+
+
+def prepared_statement(conn: Connection, statement: Any) -> PreparedWrite | None:
+    """A module-level Core UPDATE or DELETE (the same object every time) compiled once per dialect, or None when
+    it has no fixed SQL text (an ``expanding`` list parameter: ``IN :names``): that one runs through SQLAlchemy.
+    Values written into the statement itself (``.values(state="DONE")``) are its defaults."""
+    cache_key = ("statement", conn.dialect.name, statement)
+    prepared = _CACHE.get(cache_key)
+    if prepared is None:
+        binds = statement.compile(dialect=conn.dialect).binds
+        if any(b.expanding for b in binds.values()):
+            prepared = _NOT_FIXED
+        else:
+            prepared = PreparedWrite(statement, conn.dialect,
+                                     {name: b.effective_value for name, b in binds.items() if not b.required})
+        _CACHE[cache_key] = prepared  # type: ignore[assignment]
+    return None if prepared is _NOT_FIXED else prepared  # type: ignore[return-value]
 
 
 def prepared_versioned_update(conn: Connection, table: Any, keys: tuple[str, ...]) -> PreparedWrite:

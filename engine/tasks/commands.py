@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import defer
 
 from engine.errors import Conflict, InvalidInput, NotFound, SuspendedEntity, TaskAlreadyClaimed, TaskNotActive
 from engine.persistence.models import Comment, ProcessInstance, Task
@@ -21,6 +22,22 @@ from .queries import task_view
 
 _LOCKED_TASK = (select(Task).where(Task.id == bindparam("tid")).with_for_update()
                 .execution_options(populate_existing=True))
+
+
+# a completion locks the task and its case: both rows in one round trip (the case's row without its workflow,
+# which the workflow cache usually holds; cases.load_case takes the row from ``uow.locked``)
+_LOCKED_TASK_AND_CASE = (select(Task, ProcessInstance).join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+                         .where(Task.id == bindparam("tid")).options(defer(ProcessInstance.workflow_json))
+                         .with_for_update().execution_options(populate_existing=True))
+
+
+def _locked_task_and_case(uow: Any, task_id: str) -> Task:
+    found = uow.session.execute(_LOCKED_TASK_AND_CASE, {"tid": task_id}).first()
+    if found is None:  # no such task, or one without a case
+        return _locked_task(uow, task_id)
+    row, case_row = found
+    uow.locked[case_row.id] = case_row
+    return row
 
 
 def _locked_task(uow: Any, task_id: str) -> Task:
@@ -144,7 +161,7 @@ def complete(uow: Any, task_id: str, user_id: str | None, variables: dict[str, A
     ``engine.identity.Access``): the caller's right to complete it is checked on the row read here (Forbidden),
     so a checked completion is one transaction."""
     variables = values.check_variables(variables)
-    row = _locked_task(uow, task_id)
+    row = _locked_task_and_case(uow, task_id)
     _require_open(uow, row, "complete", check_instance=False)
     if access is not None:
         from engine.identity.access import require_task_access

@@ -92,13 +92,16 @@ sqlite_only = pytest.mark.skipif("os.environ.get('ONEWINDOW_TEST_DB') == 'postgr
 
 
 def _when_case_is_read(engine, action):
-    """Run ``action`` once, the first time a command reads a process_instance row."""
+    """Run ``action`` once, the first time a command reads a process_instance row (on its own, or with the task
+    being completed: ``FROM task JOIN process_instance``)."""
     from sqlalchemy import event
 
     fired = []
 
     def hook(conn, cursor, statement, params, context, executemany):
-        if not fired and statement.lstrip().upper().startswith("SELECT PROCESS_INSTANCE.ID"):
+        sql = statement.lstrip().upper()
+        if not fired and sql.startswith("SELECT") and ("JOIN PROCESS_INSTANCE" in sql
+                                                       or sql.startswith("SELECT PROCESS_INSTANCE.ID")):
             fired.append(True)
             action()
 

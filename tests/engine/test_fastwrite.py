@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import insert, select
 
 from engine.persistence.fastwrite import prepared_insert, prepared_versioned_update
@@ -45,3 +46,42 @@ def test_prepared_writes_store_what_sqlalchemy_stores(engine):
     with engine.db.connect() as conn:
         row = conn.execute(select(table).where(table.c.id == "fast")).one()
     assert (row.assignee, row.due, row.version) == ("李四", None, 2)
+
+
+def test_prepared_statement_sends_fixed_statements_and_leaves_list_parameters_to_sqlalchemy(engine):
+    from sqlalchemy import bindparam, delete, update
+
+    from engine.persistence.fastwrite import fixed_in, prepared_statement
+
+    deploy_fixture(engine, "engine/sample_parallel_approval.bpmn")
+    case = engine.runtime.start("sample_parallel_approval")
+    table = Task.__table__
+    end = (update(table).where(table.c.instance_id == bindparam("iid"), fixed_in(table.c.state, ("ACTIVE", "X")))
+           .values(state="CANCELLED", completed_by=bindparam("who")))
+    listed = delete(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+    with engine.db.begin() as conn:
+        assert prepared_statement(conn, listed) is None  # its SQL text depends on the list: SQLAlchemy runs it
+        assert prepared_statement(conn, update(table).where(table.c.state.in_(("A", "B")))) is None
+        prepared = prepared_statement(conn, end)
+        assert prepared is prepared_statement(conn, end)  # compiled once
+        cursor = prepared.send(conn, [{"iid": case.id, "who": "王五"}])
+        assert cursor.rowcount == 1  # the value written into the statement ("CANCELLED") is its default
+        cursor.close()
+    with engine.db.connect() as conn:
+        rows = conn.execute(select(table.c.state, table.c.completed_by).where(table.c.instance_id == case.id)).all()
+    assert [tuple(r) for r in rows] == [("CANCELLED", "王五")]
+
+
+def test_read_only_session_refuses_to_write(engine):
+    from engine.persistence.models import Comment
+
+    deploy_fixture(engine, "engine/sample_parallel_approval.bpmn")
+    case = engine.runtime.start("sample_parallel_approval")
+
+    def sneaky(session):
+        session.add(Comment(id="c1", instance_id=case.id, time=datetime.now(UTC), message="不该写入"))
+        session.flush()
+
+    with pytest.raises(RuntimeError, match="read-only query tried to write"):
+        engine.executor.read(sneaky)
+    assert engine.executor.read(lambda s: s.get(Comment, "c1")) is None  # on PostgreSQL reads are autocommit
