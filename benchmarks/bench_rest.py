@@ -7,9 +7,10 @@ and does, per case: ``POST /process-definition/key/.../start``, then in rounds `
 (the case's open tasks) and ``POST /task/{id}/complete`` for each task listed: the window task, the three
 parallel reviews, the final task — 1 start + 3 queries + 5 completions = 9 requests a case.
 The server runs in separate processes under waitress (threads); with N server processes, N waitress processes
-serve on N ports: by default client i keeps its connection to process i mod N (what a keep-alive connection to a
-pre-forking server gets; a case then stays in one process's workflow cache), ``--spread request`` sends each
-request to the next process instead. ``--think-ms`` adds a pause before each request, drawn from an exponential distribution
+serve on N ports: by default client i keeps its connection to process i mod N (what a reverse proxy balancing N
+``onewindow serve`` processes gets; a case then stays in one process's workflow cache), ``--spread request`` sends
+each request to the next process instead; ``--server workers`` runs ``onewindow serve --workers N`` on one port
+instead (the kernel spreads the 20 connections over the workers by a hash, unevenly). ``--think-ms`` adds a pause before each request, drawn from an exponential distribution
 with that mean, so that the clients' requests arrive independently, not in step (people do not click at the rate
 of a loop; default 0: a closed loop, where latency is bounded by throughput: Little's law). CPU seconds
 of the server processes and of the client process are reported per request.
@@ -20,7 +21,8 @@ dropped), with 1 and with ``--pg-processes`` server processes.
 
     python benchmarks/bench_rest.py [--cases 150] [--clients 20] [--cases-per-client 10] [--threads 8]
         [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--pg-processes 1,2]
-        [--spread client|request] [--think-ms 0,100] [--only a,b,c] [--client lean|requests] [--json out.json]
+        [--spread client|request] [--server ports|workers] [--think-ms 0,100] [--only a,b,c]
+        [--client lean|requests] [--json out.json]
     python benchmarks/bench_rest.py --serve --database-url URL --port P [--threads 8]   (one server process)
 """
 
@@ -85,14 +87,31 @@ def free_port() -> int:
 
 
 class Servers:
-    """``processes`` waitress processes on one database, each on its own port."""
+    """``processes`` server processes on one database: N separate waitress processes, each on its own port
+    (``mode="ports"``, the default), or ``onewindow serve --workers N`` (one port; the kernel hands each keep-alive
+    connection to one worker: ``mode="workers"``)."""
 
-    def __init__(self, url: str, processes: int, threads: int) -> None:
-        self.ports = [free_port() for _ in range(processes)]
+    def __init__(self, url: str, processes: int, threads: int, mode: str = "ports") -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.procs = [subprocess.Popen([sys.executable, __file__, "--serve", "--database-url", url, "--port",
-                                        str(p), "--threads", str(threads)], env=env) for p in self.ports]
+        if mode == "workers":
+            self.ports = [free_port()]
+            env.update(ONEWINDOW_DATABASE_URL=url, ONEWINDOW_SECRET_KEY="bench-" + "k" * 40)
+            self.procs = [subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--no-timers", "--port",
+                                            str(self.ports[0]), "--threads", str(threads), "--workers",
+                                            str(processes)], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)]
+        else:
+            self.ports = [free_port() for _ in range(processes)]
+            self.procs = [subprocess.Popen([sys.executable, __file__, "--serve", "--database-url", url, "--port",
+                                            str(p), "--threads", str(threads)], env=env) for p in self.ports]
+        self.mode, self.processes = mode, processes
         self.bases = [f"http://127.0.0.1:{p}/engine-rest" for p in self.ports]
+
+    def pids(self) -> list[int]:
+        """The processes that serve (CPU accounting): the workers of ``--workers`` (not their idle parent)."""
+        if self.mode != "workers" or self.processes == 1:
+            return [p.pid for p in self.procs]
+        path = Path(f"/proc/{self.procs[0].pid}/task/{self.procs[0].pid}/children")
+        return [int(x) for x in path.read_text().split()] if path.exists() else [self.procs[0].pid]
 
     def __enter__(self) -> Servers:
         import requests
@@ -108,6 +127,10 @@ class Servers:
                 if time.monotonic() > deadline:
                     raise RuntimeError("server did not start")
                 time.sleep(0.2)
+        while self.mode == "workers" and self.processes > 1 and len(self.pids()) < self.processes:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the workers did not start")
+            time.sleep(0.2)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -115,7 +138,7 @@ class Servers:
             p.terminate()
         for p in self.procs:
             try:
-                p.wait(10)
+                p.wait(40)
             except subprocess.TimeoutExpired:
                 p.kill()
 
@@ -294,13 +317,13 @@ def check_ended(url: str, expected: int) -> None:
 
 
 def scenario(url: str, processes: int, threads: int, cases: int, clients: int, cases_each: int,
-             label: str, spread: str, thinks: list[float]) -> dict[str, Any]:
+             label: str, spread: str, thinks: list[float], mode: str = "ports") -> dict[str, Any]:
     prepare(url)
     out: dict[str, Any] = {"label": label, "server_processes": processes, "threads": threads, "spread": spread,
-                           "runs": []}
+                           "mode": mode, "runs": []}
     total = 0
-    with Servers(url, processes, threads) as servers:
-        pids = [p.pid for p in servers.procs]
+    with Servers(url, processes, threads, mode) as servers:
+        pids = servers.pids()
         if cases:
             out["runs"].append(run_clients(servers.bases, 1, cases, f"{label}-seq", pids, spread))
             total += cases
@@ -347,6 +370,10 @@ def main() -> None:
                     help="several server processes: a client keeps to one (default) or each request goes to the next")
     ap.add_argument("--think-ms", default="0,100",
                     help="pauses before each request of the concurrent clients, one run each (comma-separated)")
+    ap.add_argument("--server", choices=("ports", "workers"), default="ports",
+                    help="ports: N waitress processes on N ports, client i keeping to process i mod N (what a reverse "
+                         "proxy balancing N `onewindow serve` gets; default); workers: `onewindow serve --workers N` "
+                         "on one port (the kernel spreads the connections by a hash: unevenly for 20 of them)")
     ap.add_argument("--only", default="a,b,c")
     ap.add_argument("--client", choices=sorted(SESSIONS), default="lean",
                     help="HTTP client of the driver: lean (http.client keep-alive, default) or requests")
@@ -372,14 +399,15 @@ def main() -> None:
                 url = f"sqlite:///{tmp}/bench.db"
                 results["scenarios"].append(scenario(
                     url, n, args.threads, args.cases if "a" in only else 0,
-                    args.clients if "b" in only else 0, args.cases_per_client, f"sqlite-{n}p", args.spread, thinks))
+                    args.clients if "b" in only else 0, args.cases_per_client, f"sqlite-{n}p", args.spread, thinks,
+                    args.server))
     if "c" in only and args.postgres_url:
         for n in [int(x) for x in args.pg_processes.split(",")]:
             url, drop = pg_database(args.postgres_url)
             try:
                 results["scenarios"].append(scenario(url, n, args.threads, args.cases, args.clients,
                                                      args.cases_per_client, f"postgresql-{n}p", args.spread,
-                                                     thinks))
+                                                     thinks, args.server))
             finally:
                 drop()
     results["machine"]["load_at_end"] = [round(x, 2) for x in os.getloadavg()]

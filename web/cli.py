@@ -26,9 +26,11 @@ def _run_handlers(engine: Any, stop: Any, every: float = 2.0) -> None:
             logging.getLogger("onewindow.demo").exception("automatic steps failed")
 
 
-def _serve(engine: Any, host: str, port: int, threads: int, timers: bool, handlers: bool = False) -> None:
+def _serve(engine: Any, host: str, port: int, threads: int, timers: bool, handlers: bool = False, *,
+           sockets: list[Any] | None = None, name: str | None = None) -> None:
     """Serve ``engine`` (closed at the end) with waitress until SIGTERM/Ctrl-C, the timers in-process unless off;
-    ``handlers``: the items' automatic steps too (demo)."""
+    ``handlers``: the items' automatic steps too (demo); ``sockets``: listening sockets to serve on instead of
+    ``host``:``port`` (a worker of ``serve --workers``, web/prefork.py), ``name`` the worker's."""
     import gc
     import signal
     import threading
@@ -57,10 +59,11 @@ def _serve(engine: Any, host: str, port: int, threads: int, timers: bool, handle
     # with it, 30 ms without on a server holding 512 cached cases; docs/performance.md, REST)
     gc.collect()
     gc.freeze()
-    click.echo(f"OneWindow on http://{host}:{port}/ (timers: "
+    click.echo(f"OneWindow on http://{host}:{port}/ ({name + ', ' if name else ''}timers: "
                f"{'in this process, worker ' + worker.worker_id if worker else 'off'})", err=True)
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="onewindow")
+        where: dict[str, Any] = {"sockets": sockets} if sockets else {"host": host, "port": port}
+        waitress.serve(app, threads=threads, ident="onewindow", **where)
     finally:
         stop_handlers.set()
         if worker is not None:
@@ -68,12 +71,12 @@ def _serve(engine: Any, host: str, port: int, threads: int, timers: bool, handle
         engine.close()
 
 
-def _build(clock: Any = None) -> Any:
+def _build(clock: Any = None, upgrade: bool = True) -> Any:
     from engine.bootstrap import build_engine
     from engine.cli import _clock_from_env
     from engine.settings import Settings
 
-    return build_engine(Settings.from_env(), clock=clock or _clock_from_env())
+    return build_engine(Settings.from_env(), clock=clock or _clock_from_env(), upgrade=upgrade)
 
 
 @cli.command("serve")
@@ -82,11 +85,19 @@ def _build(clock: Any = None) -> Any:
 @click.option("--threads", default=8, show_default=True, type=int, help="request threads (waitress)")
 @click.option("--no-timers", is_flag=True, help="do not run the timers in this process (a separate `onewindow "
               "worker` runs them)")
-def serve(host: str, port: int, threads: int, no_timers: bool) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="server processes sharing the port (POSIX); about twice the CPU cores")
+def serve(host: str, port: int, threads: int, no_timers: bool, workers: int) -> None:
     """Serve the web app and the REST API (waitress) with the timers running in-process."""
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if workers > 1:
+        from web.prefork import serve_workers
+
+        serve_workers(lambda upgrade: _build(upgrade=upgrade), _serve, host=host, port=port, threads=threads,
+                      timers=not no_timers, workers=workers)
+        return
     _serve(_build(), host, port, threads, not no_timers)
 
 

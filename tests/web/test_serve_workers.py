@@ -1,0 +1,125 @@
+"""`onewindow serve --workers N`: N waitress processes on one port. They serve the web app and the REST API with
+one session key, each runs the timers (a job fires in time wherever it was made, and once), a worker that dies is
+replaced, SIGTERM stops them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from engine.bootstrap import build_engine
+from engine.settings import Settings
+from tests.serving import free_port, wait_until_serving
+from tests.web.conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMER = ROOT / "tests" / "fixtures" / "web" / "web_timer.bpmn"
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="--workers forks (POSIX)")
+
+
+def _children(pid: int) -> set[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return {int(p) for p in path.read_text().split()} if path.exists() else set()
+
+
+def _wait_for(condition, what: str, timeout: float = 30):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def test_workers_share_the_port_replace_the_dead_and_stop_together(database_url, tmp_path):
+    eng = build_engine(Settings(database_url=database_url))
+    eng.repository.deploy([(TIMER.name, TIMER.read_bytes())])
+    eng.identity.add_group("market", "市场监管局")
+    eng.identity.add_user("m1", PASSWORD, groups=["market"], roles=["reviewer"])
+    eng.identity.add_user("c1", PASSWORD, roles=["clerk"])
+    eng.close()
+    port = free_port()
+    env = {**os.environ, "ONEWINDOW_DATABASE_URL": database_url, "ONEWINDOW_DATA_DIR": str(tmp_path)}
+    env.pop("ONEWINDOW_SECRET_KEY", None)
+    proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port), "--workers", "3",
+                             "--threads", "2"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(base, proc, 60)
+        workers = _wait_for(lambda: len(_children(proc.pid)) == 3 and _children(proc.pid), "3 workers")
+        # one session key for all: a login made on one connection (one worker) holds on new connections, which
+        # the kernel hands to whichever worker accepts first
+        s = requests.Session()
+        r = s.post(base + "/login", data={"username": "m1", "password": PASSWORD, "csrf_token": _csrf(s, base)})
+        assert r.status_code == 200 and r.url.endswith("/inbox")
+        cookies = s.cookies.get_dict()
+        for _ in range(12):
+            page = requests.get(base + "/inbox", cookies=cookies, allow_redirects=False, timeout=10)
+            assert page.status_code == 200, page.status_code  # not sent back to the login page by any worker
+        # one-second timers of cases started over REST on new connections (so on various workers) fire in time
+        for n in range(4):
+            r = requests.post(base + "/engine-rest/process-definition/key/web_timer/start",
+                              json={"businessKey": f"W-{n}"}, auth=("c1", PASSWORD), timeout=10)
+            assert r.status_code == 200, r.text
+        _wait_for(lambda: s.get(base + "/inbox?tab=group").text.count("计时后审查") == 4, "the timers did not fire",
+                  15)
+        # a worker killed outright is replaced, and the port keeps answering
+        victim = sorted(workers)[0]
+        os.kill(victim, signal.SIGKILL)
+        _wait_for(lambda: len(_children(proc.pid)) == 3 and victim not in _children(proc.pid), "no replacement")
+        (new,) = _children(proc.pid) - set(workers)
+        # serving: its request threads (2) and its timer threads have started
+        _wait_for(lambda: len(list(Path(f"/proc/{new}/task").iterdir())) >= 4, "the replacement did not start")
+        assert requests.get(base + "/engine-rest/engine", auth=("c1", PASSWORD), timeout=10).status_code == 200
+        last = _children(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = proc.communicate(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+    assert proc.returncode == 0, out
+    assert out.count("timers: in this process") == 4, out  # three workers and the replacement
+    assert f"ended with {-signal.SIGKILL}" in out and "starting another" in out, out
+    assert not any(Path(f"/proc/{pid}").exists() and _state(pid) != "Z" for pid in last), "a worker outlived the stop"
+    with pytest.raises(requests.ConnectionError):
+        requests.get(base + "/login", timeout=2)
+
+
+def test_workers_refuse_a_port_in_use(database_url, tmp_path):
+    build_engine(Settings(database_url=database_url)).close()
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        env = {**os.environ, "ONEWINDOW_DATABASE_URL": database_url, "ONEWINDOW_DATA_DIR": str(tmp_path)}
+        out = subprocess.run([sys.executable, "-m", "web.cli", "serve", "--port", str(port), "--workers", "2"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stderr, out.stderr
+
+
+def _csrf(s: requests.Session, base: str) -> str:
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', s.get(base + "/login").text).group(1)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0]
+    except (FileNotFoundError, IndexError):
+        return "Z"
