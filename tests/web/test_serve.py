@@ -3,9 +3,7 @@ CSRF, and runs the timers in-process (a PT1S timer's task reaches the inbox with
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -13,25 +11,15 @@ from pathlib import Path
 
 import requests
 
-from engine.bootstrap import build_engine
-from engine.settings import Settings
-from tests.serving import free_port, wait_until_serving
+from tests.serving import free_port, stop_server, timer_site, wait_until_serving
 from tests.web.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
-TIMER = ROOT / "tests" / "fixtures" / "web" / "web_timer.bpmn"
 
 
 def test_serve_signs_in_and_runs_the_timers(database_url, tmp_path):
-    eng = build_engine(Settings(database_url=database_url))
-    eng.repository.deploy([(TIMER.name, TIMER.read_bytes())])
-    eng.identity.add_group("market", "市场监管局")
-    eng.identity.add_user("m1", PASSWORD, groups=["market"], roles=["reviewer"])
-    eng.identity.add_user("c1", PASSWORD, roles=["clerk"])
-    eng.close()
+    env = timer_site(database_url, tmp_path, PASSWORD)
     port = free_port()
-    env = {**os.environ, "ONEWINDOW_DATABASE_URL": database_url, "ONEWINDOW_DATA_DIR": str(tmp_path)}
-    env.pop("ONEWINDOW_SECRET_KEY", None)
     proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -55,11 +43,6 @@ def test_serve_signs_in_and_runs_the_timers(database_url, tmp_path):
             assert time.monotonic() < deadline, "the in-process timer did not fire"
             time.sleep(0.3)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            out, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
+        out = stop_server(proc, 20)
     assert proc.returncode == 0, out
     assert "timers: in this process" in out

@@ -16,11 +16,10 @@ import requests
 
 from engine.bootstrap import build_engine
 from engine.settings import Settings
-from tests.serving import free_port, wait_until_serving
+from tests.serving import free_port, stop_server, timer_site, wait_until_serving
 from tests.web.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
-TIMER = ROOT / "tests" / "fixtures" / "web" / "web_timer.bpmn"
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="--workers forks (POSIX)")
 
@@ -41,15 +40,8 @@ def _wait_for(condition, what: str, timeout: float = 30):  # type: ignore[no-unt
 
 
 def test_workers_share_the_port_replace_the_dead_and_stop_together(database_url, tmp_path):
-    eng = build_engine(Settings(database_url=database_url))
-    eng.repository.deploy([(TIMER.name, TIMER.read_bytes())])
-    eng.identity.add_group("market", "市场监管局")
-    eng.identity.add_user("m1", PASSWORD, groups=["market"], roles=["reviewer"])
-    eng.identity.add_user("c1", PASSWORD, roles=["clerk"])
-    eng.close()
+    env = timer_site(database_url, tmp_path, PASSWORD)
     port = free_port()
-    env = {**os.environ, "ONEWINDOW_DATABASE_URL": database_url, "ONEWINDOW_DATA_DIR": str(tmp_path)}
-    env.pop("ONEWINDOW_SECRET_KEY", None)
     proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port), "--workers", "3",
                              "--threads", "2"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
@@ -83,12 +75,7 @@ def test_workers_share_the_port_replace_the_dead_and_stop_together(database_url,
         assert requests.get(base + "/engine-rest/engine", auth=("c1", PASSWORD), timeout=10).status_code == 200
         last = _children(proc.pid)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            out, _ = proc.communicate(timeout=40)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
+        out = stop_server(proc, 40)
     assert proc.returncode == 0, out
     assert out.count("timers: in this process") == 4, out  # three workers and the replacement
     assert f"ended with {-signal.SIGKILL}" in out and "starting another" in out, out
