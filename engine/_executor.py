@@ -311,28 +311,31 @@ class Executor:
     def read_rows(self, query: Callable[[Connection], T]) -> T:
         """Run a read-only query of Core statements in its own transaction, on a plain connection: no ORM session
         to set up and tear down (a third of the cost of a small inbox query)."""
-        for attempt in range(2):
-            try:
-                with self.read_db.connect() as conn, engine_clock(self.clock):
-                    try:
-                        return query(conn)
-                    finally:
-                        conn.rollback()
-            except DBAPIError as exc:
-                if attempt or not exc.connection_invalidated:
-                    raise
-        raise AssertionError("unreachable")
+        def run() -> T:
+            with self.read_db.connect() as conn, engine_clock(self.clock):
+                try:
+                    return query(conn)
+                finally:
+                    conn.rollback()
+        return _once_more_if_disconnected(run)
 
     def read(self, query: Callable[[Session], T]) -> T:
         """Run a read-only query in its own transaction."""
-        for attempt in range(2):
-            try:
-                with _ReadSession(bind=self.read_db, expire_on_commit=False) as session, engine_clock(self.clock):
-                    try:
-                        return query(session)
-                    finally:
-                        session.rollback()
-            except DBAPIError as exc:  # a connection lost in a database restart: a read is simply run again
-                if attempt or not exc.connection_invalidated:
-                    raise
-        raise AssertionError("unreachable")
+        def run() -> T:
+            with _ReadSession(bind=self.read_db, expire_on_commit=False) as session, engine_clock(self.clock):
+                try:
+                    return query(session)
+                finally:
+                    session.rollback()
+        return _once_more_if_disconnected(run)
+
+
+def _once_more_if_disconnected(read: Callable[[], T]) -> T:
+    """A read whose connection was lost (a database restart: pooled connections are not tested before each use)
+    is simply run again, on a new connection."""
+    try:
+        return read()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    return read()
