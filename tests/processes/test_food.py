@@ -5,8 +5,8 @@ service. SQLite and PostgreSQL (ONEWINDOW_TEST_DB)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
+from datetime import date, datetime
+from functools import partial
 
 import pytest
 
@@ -15,13 +15,8 @@ from processes import food, registry
 from processes.enterprise import is_valid_s10
 from processes.food import HANDLERS, KEY, application
 from processes.worker import drain
-
-CST = timezone(timedelta(hours=8))
-BPMN = Path(__file__).resolve().parents[2] / "bpmn"
-
-
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=CST)
+from tests.processes import helpers
+from tests.processes.helpers import BPMN, at, complete, events, open_tasks
 
 
 @pytest.fixture
@@ -35,34 +30,12 @@ def start(eng, clock, when: datetime, key: str, seed: int = 0, **app):  # type: 
     return eng.runtime.start(KEY, business_key=key, variables=application(seed, **app))
 
 
-def open_tasks(eng, case) -> dict:  # type: ignore[no-untyped-def]
-    return {t.task_definition_key: t for t in eng.tasks.list(instance_id=case.id) if t.origin is None}
-
-
-def complete(eng, case, activity: str, user: str = "u1", **variables):  # type: ignore[no-untyped-def]
-    task = open_tasks(eng, case)[activity]
-    eng.tasks.complete(task.id, user, variables)
-    return task
-
-
 def work(eng) -> int:  # type: ignore[no-untyped-def]
     return drain(eng, HANDLERS)
 
 
-def fire(eng, clock, when: datetime) -> None:  # type: ignore[no-untyped-def]
-    clock.set(when)
-    eng.jobs.execute_due()
-    eng.jobs.execute_due()
-
-
-def events(eng, case, kind: str) -> list:  # type: ignore[no-untyped-def]
-    return [e for e in eng.history.events(case.id) if e.event_type == kind]
-
-
-def accept(eng, clock, case, when: datetime) -> None:  # type: ignore[no-untyped-def]
-    clock.set(when)
-    complete(eng, case, "intake_review", "clerk1", intakeDecision="ACCEPT")
-    work(eng)
+accept = partial(helpers.accept, handlers=HANDLERS)
+fire = helpers.fire
 
 
 def visited(eng, case, activity: str) -> bool:  # type: ignore[no-untyped-def]

@@ -5,24 +5,22 @@ automatic steps by the in-process worker. SQLite and PostgreSQL (ONEWINDOW_TEST_
 
 from __future__ import annotations
 
+from functools import partial
+
 import re
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime
+from functools import partial
 
 import pytest
 
 from processes import realestate, registry
 from processes.realestate import HANDLERS, KEY
 from processes.worker import drain
+from tests.processes import helpers
+from tests.processes.helpers import BPMN, at, complete, events, open_tasks
 
-CST = timezone(timedelta(hours=8))
-BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 PROPERTY_NO = re.compile(r"^浙\(2026\)杭州市不动产权第\d{7}号$")
 PROOF_NO = re.compile(r"^浙\(2026\)杭州市不动产证明第\d{7}号$")
-
-
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=CST)
 
 
 @pytest.fixture
@@ -36,35 +34,12 @@ def start(eng, clock, when: datetime, key: str, variables: dict):  # type: ignor
     return eng.runtime.start(KEY, business_key=key, variables=variables)
 
 
-def open_tasks(eng, case) -> dict:  # type: ignore[no-untyped-def]
-    return {t.task_definition_key: t for t in eng.tasks.list(instance_id=case.id) if t.origin is None}
-
-
-def complete(eng, case, activity: str, user: str = "u1", **variables):  # type: ignore[no-untyped-def]
-    task = open_tasks(eng, case)[activity]
-    eng.tasks.complete(task.id, user, variables)
-    return task
-
-
 def work(eng) -> int:  # type: ignore[no-untyped-def]
     return drain(eng, HANDLERS)
 
 
-def events(eng, case, kind: str) -> list:  # type: ignore[no-untyped-def]
-    return [e for e in eng.history.events(case.id) if e.event_type == kind]
-
-
-def accept(eng, clock, case, when: datetime) -> None:  # type: ignore[no-untyped-def]
-    clock.set(when)
-    complete(eng, case, "intake_review", "clerk1", intakeDecision="ACCEPT")
-    work(eng)
-
-
-def fire(eng, clock, when: datetime) -> None:  # type: ignore[no-untyped-def]
-    clock.set(when)
-    eng.jobs.execute_due()
-    eng.jobs.execute_due()
-    work(eng)
+accept = partial(helpers.accept, handlers=HANDLERS)
+fire = partial(helpers.fire, handlers=HANDLERS)
 
 
 def test_transfer_of_existing_housing_accepted_before_national_day_tax_and_housing_in_parallel(eng, clock):
