@@ -7,8 +7,7 @@ working day; Spring Festival 02-15..23 with Saturdays 02-14 and 02-28 working da
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime
 
 import pytest
 from lxml import etree
@@ -16,17 +15,11 @@ from lxml import etree
 from engine.errors import Conflict
 from processes import construction as C
 from processes import registry
+from tests.processes.helpers import BPMN, at
 from tests.web.case_support import PASSWORD, login, web_app  # noqa: F401 - web_app: the app on this test's engine
 
-CST = timezone(timedelta(hours=8))
-ROOT = Path(__file__).resolve().parents[2]
-BPMN = ROOT / "bpmn"
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
       "dc": "http://www.omg.org/spec/DD/20100524/DC", "dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
-
-
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=CST)
 
 
 @pytest.fixture
