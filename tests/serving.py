@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -31,6 +32,18 @@ def wait_until_serving(base: str, proc: subprocess.Popen, timeout: float = 60) -
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.2)
+
+
+def wait_until(predicate: Any, timeout: float = 10.0, what: str = "condition not met in time",
+               every: float = 0.05) -> Any:
+    """Poll ``predicate`` until it returns something true (returned); fail with ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, what
+        time.sleep(every)
 
 
 def stop_server(proc: subprocess.Popen, timeout: float = 20) -> str:  # type: ignore[type-arg]

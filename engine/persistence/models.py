@@ -301,11 +301,11 @@ class CaseClock(Base):
     __table_args__ = (Index("ix_case_clock_state_due", "state", "promised_due"),
                       Index("ix_case_clock_state_stopped", "state", "stopped_at"),  # supervision: closed in a period
                       Index("ix_case_clock_state_warn", "state", "warn_at"),  # supervision: the warning list
+                      # supervision: the received cases in deadline order (0013)
+                      Index("ix_case_clock_due", "promised_due", "accepted_at", "instance_id"),
                       # supervision: the open cases in deadline order, coalesce(promised_due, legal_due) — the
                       # running and suspended clocks by promised_due, those without one by legal_due (0013); the
                       # states are constants, as the queries state them (engine.supervision._clock_runs)
-                      # supervision: the received cases in deadline order (0013)
-                      Index("ix_case_clock_due", "promised_due", "accepted_at", "instance_id"),
                       Index("ix_case_clock_open_promised", "promised_due", "accepted_at", "instance_id",
                             sqlite_where=text(OPEN_CLOCK), postgresql_where=text(OPEN_CLOCK)),
                       Index("ix_case_clock_open_legal", "legal_due", "accepted_at", "instance_id",

@@ -20,6 +20,7 @@ with warnings.catch_warnings():  # the client (4.5.0) still uses pydantic's V1-s
     from camunda.external_task import external_task_worker as camunda_worker
 
 from tests.conftest import deploy_fixture
+from tests.serving import wait_until
 
 CONFIG = {"maxTasks": 1, "lockDuration": 10_000, "asyncResponseTimeout": 500, "retries": 3, "retryTimeout": 0,
           "sleepSeconds": 0.05, "httpTimeoutMillis": 5_000, "timeoutDeltaMillis": 2_000}
@@ -50,16 +51,6 @@ def running_worker(live: Any, worker_id: str, topic: str, handler: Callable[[Any
         stop.set()
         thread.join(10)
         assert not thread.is_alive()
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture

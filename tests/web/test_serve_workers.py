@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import requests
 
 from engine.bootstrap import build_engine
 from engine.settings import Settings
-from tests.serving import free_port, stop_server, timer_site, wait_until_serving
+from tests.serving import free_port, stop_server, timer_site, wait_until, wait_until_serving
 from tests.web.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,16 +28,6 @@ def _children(pid: int) -> set[int]:
     return {int(p) for p in path.read_text().split()} if path.exists() else set()
 
 
-def _wait_for(condition, what: str, timeout: float = 30):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, what
-        time.sleep(0.2)
-
-
 def test_workers_share_the_port_replace_the_dead_and_stop_together(database_url, tmp_path):
     env = timer_site(database_url, tmp_path, PASSWORD)
     port = free_port()
@@ -48,7 +37,7 @@ def test_workers_share_the_port_replace_the_dead_and_stop_together(database_url,
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(base, proc, 60)
-        workers = _wait_for(lambda: len(_children(proc.pid)) == 3 and _children(proc.pid), "3 workers")
+        workers = wait_until(lambda: len(_children(proc.pid)) == 3 and _children(proc.pid), 30, "3 workers", 0.2)
         # one session key for all: a login made on one connection (one worker) holds on new connections, which
         # the kernel hands to whichever worker accepts first
         s = requests.Session()
@@ -63,15 +52,17 @@ def test_workers_share_the_port_replace_the_dead_and_stop_together(database_url,
             r = requests.post(base + "/engine-rest/process-definition/key/web_timer/start",
                               json={"businessKey": f"W-{n}"}, auth=("c1", PASSWORD), timeout=10)
             assert r.status_code == 200, r.text
-        _wait_for(lambda: s.get(base + "/inbox?tab=group").text.count("计时后审查") == 4, "the timers did not fire",
-                  15)
+        wait_until(lambda: s.get(base + "/inbox?tab=group").text.count("计时后审查") == 4, 15,
+                   "the timers did not fire", 0.2)
         # a worker killed outright is replaced, and the port keeps answering
         victim = sorted(workers)[0]
         os.kill(victim, signal.SIGKILL)
-        _wait_for(lambda: len(_children(proc.pid)) == 3 and victim not in _children(proc.pid), "no replacement")
+        wait_until(lambda: len(_children(proc.pid)) == 3 and victim not in _children(proc.pid), 30, "no replacement",
+                   0.2)
         (new,) = _children(proc.pid) - set(workers)
         # serving: its request threads (2) and its timer threads have started
-        _wait_for(lambda: len(list(Path(f"/proc/{new}/task").iterdir())) >= 4, "the replacement did not start")
+        wait_until(lambda: len(list(Path(f"/proc/{new}/task").iterdir())) >= 4, 30, "the replacement did not start",
+                   0.2)
         assert requests.get(base + "/engine-rest/engine", auth=("c1", PASSWORD), timeout=10).status_code == 200
         last = _children(proc.pid)
     finally:
